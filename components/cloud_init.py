@@ -1,0 +1,173 @@
+"""Renders the #cloud-config document every cloud's server boots with.
+
+Pure: plain values in, YAML text out. The same inputs always give the same bytes, because a
+change in user data replaces the server on DigitalOcean.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
+DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
+MOUNT_SCRIPT_PATH = "/usr/local/sbin/p2pvps-mount-data"
+SWAP_BYTES = 2 * 1024**3
+
+# Top-level keys this renderer may emit; cloud-init accepts unknown keys silently, so the tests
+# check the document against this list.
+KNOWN_TOP_LEVEL_KEYS = frozenset(
+    {
+        "hostname",
+        "fqdn",
+        "preserve_hostname",
+        "groups",
+        "users",
+        "disable_root",
+        "ssh_pwauth",
+        "ssh_deletekeys",
+        "ssh_genkeytypes",
+        "ssh_keys",
+        "swap",
+        "apt",
+        "package_update",
+        "package_upgrade",
+        "package_reboot_if_required",
+        "packages",
+        "write_files",
+        "runcmd",
+    }
+)
+
+
+@dataclass(frozen=True)
+class CloudInitParams:
+    """Everything the first boot needs to know about this server."""
+
+    hostname: str
+    admin_user: str
+    admin_keys: tuple[str, ...]
+    host_key_private: str
+    host_key_public: str
+    data_device: str
+    data_dir: str
+    log_services: tuple[str, ...]
+
+    @property
+    def home(self) -> str:
+        return f"/home/{self.admin_user}"
+
+
+def mount_script() -> str:
+    """The script that formats the data volume only when it is blank, then mounts it."""
+    return resources.files("components").joinpath("scripts/mount-data.sh").read_text()
+
+
+def _sshd_hardening(admin_user: str) -> str:
+    return "\n".join(
+        (
+            "# Managed by the p2pvps Pulumi program.",
+            "PermitRootLogin no",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "X11Forwarding no",
+            f"AllowUsers {admin_user}",
+            # pulumi-docker opens one SSH session per Docker call, many at once.
+            "MaxStartups 100:30:200",
+            "MaxSessions 64",
+            "",
+        )
+    )
+
+
+def docker_daemon_config() -> str:
+    """Daemon defaults: bounded local logs, containers kept alive across daemon upgrades, no userland proxy."""
+    config = {
+        "live-restore": True,
+        "log-driver": "local",
+        "log-opts": {"max-file": "5", "max-size": "10m"},
+        "userland-proxy": False,
+    }
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def log_dirs(params: CloudInitParams) -> tuple[str, ...]:
+    base = f"{params.home}/.p2pvps"
+    return (base, f"{base}/logs", *(f"{base}/logs/{service}" for service in params.log_services))
+
+
+def render_cloud_config(params: CloudInitParams) -> str:
+    """The complete user data document, starting with the `#cloud-config` header."""
+    user = params.admin_user
+    document = {
+        "hostname": params.hostname,
+        "preserve_hostname": False,
+        "groups": ["docker"],
+        "users": [
+            {
+                "name": user,
+                "gecos": "P2P VPS admin",
+                "groups": ["adm", "docker"],
+                "shell": "/bin/bash",
+                "sudo": "ALL=(ALL) NOPASSWD:ALL",
+                "lock_passwd": True,
+                "ssh_authorized_keys": list(params.admin_keys),
+            }
+        ],
+        "disable_root": True,
+        "ssh_pwauth": False,
+        "ssh_deletekeys": True,
+        "ssh_genkeytypes": ["ed25519"],
+        "ssh_keys": {
+            "ed25519_private": params.host_key_private,
+            "ed25519_public": params.host_key_public.strip(),
+        },
+        "swap": {"filename": "/swapfile", "size": SWAP_BYTES, "maxsize": SWAP_BYTES},
+        "apt": {
+            "sources": {
+                "docker.list": {
+                    "source": "deb [signed-by=$KEY_FILE] https://download.docker.com/linux/ubuntu $RELEASE stable",
+                    "keyid": DOCKER_APT_KEY_FINGERPRINT,
+                }
+            }
+        },
+        "package_update": True,
+        "package_upgrade": True,
+        "package_reboot_if_required": False,
+        "packages": [*DOCKER_PACKAGES, "unattended-upgrades"],
+        "write_files": [
+            {"path": "/etc/ssh/sshd_config.d/10-p2pvps.conf", "permissions": "0644", "content": _sshd_hardening(user)},
+            {"path": "/etc/docker/daemon.json", "permissions": "0644", "content": docker_daemon_config()},
+            {
+                "path": "/etc/systemd/system/docker.service.d/10-p2pvps-data.conf",
+                "permissions": "0644",
+                "content": f"[Unit]\nRequiresMountsFor={params.data_dir}\n",
+            },
+            {
+                "path": "/etc/apt/apt.conf.d/20auto-upgrades",
+                "permissions": "0644",
+                "content": 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
+            },
+            {"path": MOUNT_SCRIPT_PATH, "permissions": "0755", "content": mount_script()},
+        ],
+        "runcmd": [
+            [MOUNT_SCRIPT_PATH, params.data_device, params.data_dir],
+            ["install", "-d", "-m", "0755", "-o", user, "-g", user, *log_dirs(params)],
+        ],
+    }
+    return "#cloud-config\n" + yaml.dump(document, Dumper=_LiteralDumper, sort_keys=False, width=1000)
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """Writes multi-line strings as YAML literal blocks so the document stays readable."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _represent_str)

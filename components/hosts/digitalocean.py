@@ -1,0 +1,215 @@
+"""The P2P VPS host on DigitalOcean: droplet, reserved IP, data volume, Cloud Firewall and DNS."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+
+from components import dns
+from components.cloud_init import CloudInitParams, render_cloud_config
+from components.hosts.base import (
+    DATA_DIR,
+    HostHandle,
+    admin_connection,
+    host_key,
+    openssh_public_key,
+    readiness_gate,
+)
+from components.ports import ANYWHERE, PublicPort
+from components.settings import Settings
+
+IMAGE_SLUGS = {"24.04": "ubuntu-24-04-x64", "26.04": "ubuntu-26-04-x64"}
+ALL_PORTS = "1-65535"
+
+
+def volume_device(volume_name: str) -> str:
+    """Where DigitalOcean exposes an attached volume inside the droplet."""
+    return f"/dev/disk/by-id/scsi-0DO_Volume_{volume_name}"
+
+
+def inbound_rules(
+    perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...]
+) -> list[digitalocean.FirewallInboundRuleArgs]:
+    rules = [
+        digitalocean.FirewallInboundRuleArgs(
+            protocol=rule.protocol, port_range=str(rule.ports), source_addresses=list(rule.sources(admin_cidrs))
+        )
+        for rule in perimeter
+    ]
+    rules.append(digitalocean.FirewallInboundRuleArgs(protocol="icmp", source_addresses=list(ANYWHERE)))
+    return rules
+
+
+def outbound_rules() -> list[digitalocean.FirewallOutboundRuleArgs]:
+    """Everything outbound: an empty list would block apt, image pulls and ACME."""
+    return [
+        digitalocean.FirewallOutboundRuleArgs(
+            protocol="tcp", port_range=ALL_PORTS, destination_addresses=list(ANYWHERE)
+        ),
+        digitalocean.FirewallOutboundRuleArgs(
+            protocol="udp", port_range=ALL_PORTS, destination_addresses=list(ANYWHERE)
+        ),
+        digitalocean.FirewallOutboundRuleArgs(protocol="icmp", destination_addresses=list(ANYWHERE)),
+    ]
+
+
+class DigitalOceanDns(pulumi.ComponentResource):
+    """A and (with IPv6) AAAA records for the site and LocalTunnel names, in an existing or new zone."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        ipv4: pulumi.Input[str],
+        ipv6: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("p2pvps:digitalocean:Dns", name, None, opts)
+        zone_name: pulumi.Input[str] = settings.domain
+        if settings.create_dns_zone:
+            zone = digitalocean.Domain(f"{name}-zone", name=settings.domain, opts=pulumi.ResourceOptions(parent=self))
+            zone_name = zone.name
+        addresses: list[tuple[str, pulumi.Input[str]]] = [("A", ipv4)]
+        if ipv6 is not None:
+            addresses.append(("AAAA", ipv6))
+        self.records = [
+            digitalocean.DnsRecord(
+                f"{name}-{kind.lower()}-{_record_slug(record)}",
+                domain=zone_name,
+                name=record,
+                type=kind,
+                value=address,
+                ttl=dns.TTL_SECONDS,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for kind, address in addresses
+            for record in dns.RECORD_NAMES
+        ]
+        self.register_outputs({"fqdns": [record.fqdn for record in self.records]})
+
+
+def _record_slug(record: str) -> str:
+    return {"@": "apex", "*.lt": "wildcard-lt"}.get(record, record)
+
+
+class DigitalOceanHost(pulumi.ComponentResource):
+    """A droplet ready for the P2P VPS stack.
+
+    Creates: one SSH key per admin public key; the pinned SSH host key; a protected data volume
+    that outlives the droplet; the droplet (Ubuntu LTS, monitoring, cloud-init); the volume
+    attachment; a reserved IP and its assignment; a Cloud Firewall built from the port list; DNS
+    records; and the readiness gate that everything talking to the droplet depends on.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        perimeter: tuple[PublicPort, ...],
+        log_services: tuple[str, ...],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("p2pvps:digitalocean:Host", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = settings.resource_prefix
+        admin = settings.admin
+
+        ssh_keys = [
+            digitalocean.SshKey(f"{name}-admin-key-{index}", name=f"{prefix}-admin-{index}", public_key=key, opts=child)
+            for index, key in enumerate(admin.ssh_public_keys)
+        ]
+        server_key = host_key(f"{name}-host-key", self)
+        server_public_key = openssh_public_key(server_key)
+
+        volume_name = f"{prefix}-data"
+        volume = digitalocean.Volume(
+            f"{name}-data",
+            name=volume_name,
+            region=settings.region,
+            size=settings.volume_size_gb,
+            description=f"P2P VPS state of stack {settings.stack}: database, wallet, certificates, host keys, uploads",
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        )
+
+        user_data = pulumi.Output.all(server_key.private_key_openssh, server_public_key).apply(
+            lambda keys: render_cloud_config(
+                CloudInitParams(
+                    hostname=prefix,
+                    admin_user=admin.user,
+                    admin_keys=admin.ssh_public_keys,
+                    host_key_private=keys[0],
+                    host_key_public=keys[1],
+                    data_device=volume_device(volume_name),
+                    data_dir=DATA_DIR,
+                    log_services=log_services,
+                )
+            )
+        )
+        droplet = digitalocean.Droplet(
+            f"{name}-droplet",
+            name=prefix,
+            image=IMAGE_SLUGS[settings.ubuntu_version],
+            region=settings.region,
+            size=settings.size,
+            ssh_keys=[key.fingerprint for key in ssh_keys],
+            user_data=user_data,
+            monitoring=True,
+            ipv6=settings.ipv6,
+            graceful_shutdown=True,
+            tags=[settings.project, prefix],
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        droplet_id = droplet.id.apply(int)
+        attachment = digitalocean.VolumeAttachment(
+            f"{name}-data-attachment",
+            droplet_id=droplet_id,
+            volume_id=volume.id,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        reserved_ip = digitalocean.ReservedIp(f"{name}-ip", region=settings.region, opts=child)
+        assignment = digitalocean.ReservedIpAssignment(
+            f"{name}-ip-assignment",
+            droplet_id=droplet_id,
+            ip_address=reserved_ip.ip_address,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        firewall = digitalocean.Firewall(
+            f"{name}-firewall",
+            name=prefix,
+            droplet_ids=[droplet_id],
+            inbound_rules=inbound_rules(perimeter, admin.cidrs),
+            outbound_rules=outbound_rules(),
+            opts=child,
+        )
+        zone = DigitalOceanDns(
+            f"{name}-dns",
+            settings,
+            ipv4=reserved_ip.ip_address,
+            ipv6=droplet.ipv6_address if settings.ipv6 else None,
+            opts=child,
+        )
+        gate = readiness_gate(
+            f"{name}-ready",
+            connection=admin_connection(reserved_ip.ip_address, admin.user, server_public_key),
+            generation=droplet.id,
+            depends_on=[assignment, attachment, firewall],
+            parent=self,
+        )
+
+        self.handle = HostHandle(
+            address=reserved_ip.ip_address,
+            admin_user=admin.user,
+            host_public_key=server_public_key,
+            ready=gate,
+            generation=droplet.id,
+            machine=droplet,
+            dns=zone,
+        )
+        self.register_outputs(
+            {
+                "address": reserved_ip.ip_address,
+                "dropletId": droplet.id,
+                "volumeId": volume.id,
+                "hostKey": server_public_key,
+            }
+        )

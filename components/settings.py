@@ -1,0 +1,364 @@
+"""Stack settings: every `p2pvps:*` key read once, validated, and frozen into typed objects.
+
+`parse_settings` is pure (plain strings in, `Settings` or `pulumi.RunError` out) so it is tested
+without the Pulumi runtime; `load_settings` is the only place in the program that reads
+`pulumi.Config`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pulumi
+
+from components.ports import ADMIN_SSH_PORT, PortRange
+
+NAMESPACE = "p2pvps"
+
+CLOUDS = ("digitalocean", "aws", "vultr", "local")
+IMPLEMENTED_CLOUDS = ("digitalocean",)
+UBUNTU_VERSIONS = ("24.04", "26.04")
+
+DEFAULT_SIZES = {"digitalocean": "s-1vcpu-2gb"}
+SIZE_PATTERNS = {
+    "digitalocean": (re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$"), "a DigitalOcean size slug such as s-1vcpu-2gb"),
+}
+REGION_PATTERNS = {
+    "digitalocean": (re.compile(r"^[a-z]{3}[0-9]$"), "a DigitalOcean region slug such as nyc3, ams3 or fra1"),
+}
+
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "nobody", "ubuntu", "admin", "docker"})
+_SSH_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    }
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """Who may administer the server and from where."""
+
+    user: str
+    cidrs: tuple[str, ...]
+    ssh_public_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TunnelPorts:
+    """Public ports of the two tunnel services."""
+
+    ssh_server: int
+    ssh_tunnels: PortRange
+    localtunnel_clients: PortRange
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One stack's validated settings; nothing else in the program reads configuration."""
+
+    project: str
+    stack: str
+    cloud: str
+    region: str
+    size: str
+    ubuntu_version: str
+    domain: str
+    admin_email: str
+    admin: AdminAccess
+    acme_staging: bool
+    volume_size_gb: int
+    ipv6: bool
+    create_dns_zone: bool
+    tunnels: TunnelPorts
+
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of cloud-side names, unique per stack: `p2pvps-<stack>`."""
+        return f"{self.project}-{self.stack}"
+
+
+class _Problems:
+    """Collects every invalid key so the user sees all of them in one run."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.messages.append(f"{NAMESPACE}:{key}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise pulumi.RunError("invalid stack configuration:\n  " + "\n  ".join(self.messages))
+
+
+def _quote(value: object) -> str:
+    return json.dumps(value)
+
+
+class _Reader:
+    """Typed access to raw config strings; records a problem and returns None on bad input."""
+
+    def __init__(self, raw: Mapping[str, str], problems: _Problems) -> None:
+        self._raw = raw
+        self._problems = problems
+
+    def text(self, key: str, *, required: bool = True) -> str | None:
+        value = self._raw.get(key)
+        if value is None or value.strip() == "":
+            if required:
+                self._problems.add(key, f"missing; set it with `pulumi config set {NAMESPACE}:{key} <value>`")
+            return None
+        return value.strip()
+
+    def boolean(self, key: str) -> bool | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self._problems.add(key, f"{_quote(value)} is not a boolean; expected true or false")
+        return None
+
+    def integer(self, key: str, low: int, high: int) -> int | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            self._problems.add(key, f"{_quote(value)} is not a whole number; expected {low} to {high}")
+            return None
+        if not low <= number <= high:
+            self._problems.add(key, f"{number} is out of range; expected {low} to {high}")
+            return None
+        return number
+
+    def port_range(self, key: str) -> PortRange | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        parsed = PortRange.parse(value)
+        if parsed is None or parsed.first < 1024:
+            self._problems.add(key, f"{_quote(value)} is not a port range; expected FIRST-LAST between 1024 and 65535")
+            return None
+        return parsed
+
+    def text_list(self, key: str) -> tuple[str, ...] | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            self._problems.add(key, f"{_quote(value)} is not a list of strings; write it as a YAML list")
+            return None
+        if not items:
+            self._problems.add(key, "is empty; at least one entry is required")
+            return None
+        return tuple(item.strip() for item in items)
+
+    def check(self, key: str, value: T | None, valid: Callable[[T], str | None]) -> T | None:
+        """Run `valid` (which returns an error message or None) on a value that was read."""
+        if value is None:
+            return None
+        message = valid(value)
+        if message is not None:
+            self._problems.add(key, message)
+            return None
+        return value
+
+
+def _one_of(choices: tuple[str, ...], what: str) -> Callable[[str], str | None]:
+    return lambda value: (
+        None if value in choices else f"{_quote(value)} is not {what}; expected one of {', '.join(choices)}"
+    )
+
+
+def _domain_error(value: str) -> str | None:
+    labels = value.rstrip(".").split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        return f"{_quote(value)} is not a valid domain name; expected lowercase labels such as p2pvps.net"
+    return None
+
+
+def _email_error(value: str) -> str | None:
+    return None if _EMAIL.match(value) else f"{_quote(value)} is not a valid e-mail address"
+
+
+def _username_error(value: str) -> str | None:
+    if not _USERNAME.match(value):
+        return f"{_quote(value)} is not a valid Linux user name; expected lowercase letters, digits, _ or -"
+    if value in _RESERVED_USERS:
+        return f"{_quote(value)} is reserved on Ubuntu; choose another name such as p2pvps"
+    return None
+
+
+def _cidrs_error(values: tuple[str, ...]) -> str | None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"{_quote(value)} is not a valid CIDR; expected e.g. 203.0.113.7/32 or 2001:db8::/48"
+        if "/" not in value:
+            return f"{_quote(value)} has no prefix length; write {value}/32 (IPv4) or {value}/128 (IPv6)"
+    return None
+
+
+def _ssh_key_is_valid(value: str) -> bool:
+    parts = value.split()
+    if len(parts) < 2 or parts[0] not in _SSH_KEY_TYPES:
+        return False
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except binascii.Error:
+        return False
+    length = int.from_bytes(blob[:4], "big")
+    return blob[4 : 4 + length] == parts[0].encode()
+
+
+def _ssh_keys_error(values: tuple[str, ...]) -> str | None:
+    for value in values:
+        if not _ssh_key_is_valid(value):
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            return f"{_quote(shown)} is not an OpenSSH public key; paste the one line of your ~/.ssh/id_ed25519.pub"
+    return None
+
+
+def _pattern_error(patterns: Mapping[str, tuple[re.Pattern[str], str]], cloud: str) -> Callable[[str], str | None]:
+    def error(value: str) -> str | None:
+        pattern, expected = patterns[cloud]
+        return None if pattern.match(value) else f"{_quote(value)} is not valid for cloud {cloud}; expected {expected}"
+
+    return error
+
+
+def parse_settings(raw: Mapping[str, str], *, project: str, stack: str) -> Settings:
+    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON)."""
+    problems = _Problems()
+    read = _Reader(raw, problems)
+
+    cloud = read.check("cloud", read.text("cloud"), _one_of(CLOUDS, "a supported cloud"))
+    if cloud is not None and cloud not in IMPLEMENTED_CLOUDS:
+        problems.add("cloud", f"{_quote(cloud)} is not implemented yet; use one of {', '.join(IMPLEMENTED_CLOUDS)}")
+        cloud = None
+    region = size = None
+    if cloud is not None:
+        region = read.check("region", read.text("region"), _pattern_error(REGION_PATTERNS, cloud))
+        size = read.text("size", required=False) or DEFAULT_SIZES[cloud]
+        size = read.check("size", size, _pattern_error(SIZE_PATTERNS, cloud))
+    ubuntu_version = read.check(
+        "ubuntuVersion", read.text("ubuntuVersion"), _one_of(UBUNTU_VERSIONS, "a supported Ubuntu LTS release")
+    )
+    domain = read.check("domain", read.text("domain"), _domain_error)
+    admin_email = read.check("adminEmail", read.text("adminEmail"), _email_error)
+    admin_user = read.check("adminUser", read.text("adminUser"), _username_error)
+    admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), _cidrs_error)
+    ssh_keys = read.check("sshPublicKeys", read.text_list("sshPublicKeys"), _ssh_keys_error)
+    acme_staging = read.boolean("acmeStaging")
+    volume_size_gb = read.integer("volumeSizeGb", 1, 16384)
+    ipv6 = read.boolean("ipv6")
+    create_dns_zone = read.boolean("createDnsZone")
+
+    tunnels = _tunnel_ports(read, problems)
+
+    problems.raise_if_any()
+    assert tunnels is not None
+    assert cloud and region and size and ubuntu_version and domain and admin_email and admin_user
+    assert admin_cidrs and ssh_keys and volume_size_gb is not None
+    assert acme_staging is not None and ipv6 is not None and create_dns_zone is not None
+    return Settings(
+        project=project,
+        stack=stack,
+        cloud=cloud,
+        region=region,
+        size=size,
+        ubuntu_version=ubuntu_version,
+        domain=domain.rstrip("."),
+        admin_email=admin_email,
+        admin=AdminAccess(user=admin_user, cidrs=admin_cidrs, ssh_public_keys=ssh_keys),
+        acme_staging=acme_staging,
+        volume_size_gb=volume_size_gb,
+        ipv6=ipv6,
+        create_dns_zone=create_dns_zone,
+        tunnels=tunnels,
+    )
+
+
+_FIXED_PUBLIC_PORTS = {ADMIN_SSH_PORT: "admin SSH", 80: "HTTP", 443: "HTTPS", 4001: "the OpenBazaar swarm"}
+
+
+def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
+    """Read the tunnel ports and reject any that collide with each other or with fixed ports."""
+    ssh_server = read.integer("sshServerPort", 1024, 65535)
+    ssh_tunnels = read.port_range("sshTunnelPorts")
+    localtunnel = read.port_range("localtunnelPorts")
+    if ssh_server is None or ssh_tunnels is None or localtunnel is None:
+        return None
+    configured = [
+        ("sshServerPort", PortRange.single(ssh_server)),
+        ("sshTunnelPorts", ssh_tunnels),
+        ("localtunnelPorts", localtunnel),
+    ]
+    labelled = [(key, f"{NAMESPACE}:{key} ({ports})", ports) for key, ports in configured]
+    labelled += [(None, f"{what} ({port})", PortRange.single(port)) for port, what in _FIXED_PUBLIC_PORTS.items()]
+    valid = True
+    for key, _, ports in labelled[: len(configured)]:
+        for other_key, other_label, other in labelled:
+            if other_key != key and ports.overlaps(other):
+                problems.add(key, f"{_quote(str(ports))} overlaps {other_label}")
+                valid = False
+    if len(localtunnel) < 10:
+        problems.add(
+            "localtunnelPorts",
+            f"{_quote(str(localtunnel))} holds {len(localtunnel)} ports; each client needs one, give at least 10",
+        )
+        valid = False
+    return TunnelPorts(ssh_server, ssh_tunnels, localtunnel) if valid else None
+
+
+SETTING_KEYS = (
+    "cloud",
+    "region",
+    "size",
+    "ubuntuVersion",
+    "domain",
+    "adminEmail",
+    "adminUser",
+    "adminCidrs",
+    "sshPublicKeys",
+    "acmeStaging",
+    "volumeSizeGb",
+    "ipv6",
+    "createDnsZone",
+    "sshServerPort",
+    "sshTunnelPorts",
+    "localtunnelPorts",
+)
+
+
+def load_settings() -> Settings:
+    """Read this stack's `p2pvps:*` configuration once and validate it."""
+    config = pulumi.Config(NAMESPACE)
+    raw = {key: value for key in SETTING_KEYS if (value := config.get(key)) is not None}
+    return parse_settings(raw, project=pulumi.get_project(), stack=pulumi.get_stack())

@@ -1,0 +1,115 @@
+"""Every stack setting: valid examples parse, each bad value is refused with a message that helps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.settings import SETTING_KEYS, Settings
+from harness import PROJECT_DIR, evaluate, load_yaml, run_program, settings_for, stack_names
+
+
+def parse(**changes: Any) -> Settings:
+    return settings_for("dev", **changes)
+
+
+def error_of(**changes: Any) -> str:
+    with pytest.raises(pulumi.RunError) as caught:
+        parse(**changes)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("stack", [s for s in stack_names()])
+def test_every_example_stack_is_valid(stack: str) -> None:
+    assert settings_for(stack).stack == stack
+
+
+def test_dev_stack_settings_are_typed() -> None:
+    settings = parse()
+    assert settings.cloud == "digitalocean"
+    assert settings.region == "nyc3"
+    assert settings.acme_staging is True
+    assert settings.volume_size_gb == 20
+    assert settings.admin.cidrs == ("203.0.113.0/24",)
+    assert settings.tunnels.ssh_server == 6100
+    assert str(settings.tunnels.ssh_tunnels) == "6101-6200"
+
+
+def test_size_defaults_to_a_2gb_droplet() -> None:
+    assert parse(size=None).size == "s-1vcpu-2gb"
+
+
+BAD_VALUES = [
+    ("cloud", "azure", '"azure" is not a supported cloud; expected one of digitalocean, aws, vultr, local'),
+    ("cloud", "aws", '"aws" is not implemented yet'),
+    ("region", "New York", '"New York" is not valid for cloud digitalocean; expected a DigitalOcean region slug'),
+    ("size", "t3.small", '"t3.small" is not valid for cloud digitalocean; expected a DigitalOcean size slug'),
+    ("ubuntuVersion", "22.04", '"22.04" is not a supported Ubuntu LTS release; expected one of 24.04, 26.04'),
+    ("domain", "localhost", '"localhost" is not a valid domain name'),
+    ("domain", "p2p_vps.net", '"p2p_vps.net" is not a valid domain name'),
+    ("adminEmail", "ops-at-p2pvps.net", '"ops-at-p2pvps.net" is not a valid e-mail address'),
+    ("adminUser", "root", '"root" is reserved on Ubuntu'),
+    ("adminUser", "Admin User", '"Admin User" is not a valid Linux user name'),
+    ("adminCidrs", ["300.1.1.1/33"], '"300.1.1.1/33" is not a valid CIDR'),
+    ("adminCidrs", ["198.51.100.7"], '"198.51.100.7" has no prefix length; write 198.51.100.7/32'),
+    ("adminCidrs", [], "is empty; at least one entry is required"),
+    ("adminCidrs", "198.51.100.7/32", '"198.51.100.7/32" is not a list of strings'),
+    ("sshPublicKeys", ["ssh-ed25519 not-base64!"], "is not an OpenSSH public key"),
+    (
+        "sshPublicKeys",
+        ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAICGjbDLvvYTS7vlXaH4z61b/CkmKFkrmZRCbHaMLZz99"],
+        "is not an OpenSSH public key",
+    ),
+    ("acmeStaging", "yes", '"yes" is not a boolean; expected true or false'),
+    ("volumeSizeGb", "0", "0 is out of range; expected 1 to 16384"),
+    ("volumeSizeGb", "twenty", '"twenty" is not a whole number'),
+    ("ipv6", "maybe", '"maybe" is not a boolean'),
+    ("createDnsZone", "1", '"1" is not a boolean'),
+    ("sshServerPort", "22", "22 is out of range; expected 1024 to 65535"),
+    ("sshServerPort", "6150", '"6150" overlaps p2pvps:sshTunnelPorts (6101-6200)'),
+    ("sshTunnelPorts", "6000-6200", '"6000-6200" overlaps'),
+    ("sshTunnelPorts", "6200-6100", '"6200-6100" is not a port range'),
+    ("localtunnelPorts", "40000-40004", "holds 5 ports; each client needs one, give at least 10"),
+    ("localtunnelPorts", "3990-4010", '"3990-4010" overlaps the OpenBazaar swarm (4001)'),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), BAD_VALUES, ids=[f"{k}={v}" for k, v, _ in BAD_VALUES])
+def test_bad_value_is_refused_naming_key_value_and_expectation(key: str, value: Any, expected: str) -> None:
+    message = error_of(**{key: value})
+    assert f"p2pvps:{key}: " in message
+    assert expected in message
+
+
+REQUIRED = ["region", "domain", "adminEmail", "adminCidrs", "sshPublicKeys"]
+
+
+@pytest.mark.parametrize("key", REQUIRED)
+def test_required_key_missing_says_how_to_set_it(key: str) -> None:
+    assert f"p2pvps:{key}: missing; set it with `pulumi config set p2pvps:{key} <value>`" in error_of(**{key: None})
+
+
+def test_all_problems_are_reported_in_one_run() -> None:
+    message = error_of(domain="x", adminEmail="nope", volumeSizeGb="-1")
+    assert "p2pvps:domain:" in message and "p2pvps:adminEmail:" in message and "p2pvps:volumeSizeGb:" in message
+
+
+def test_bad_value_stops_the_program_before_any_resource_is_registered() -> None:
+    evaluation = run_program("dev", overrides={"adminCidrs": ["300.1.1.1/33"]})
+    assert isinstance(evaluation.error, pulumi.RunError)
+    assert 'p2pvps:adminCidrs: "300.1.1.1/33" is not a valid CIDR' in str(evaluation.error)
+    assert evaluation.resources == []
+
+
+def test_valid_config_registers_resources() -> None:
+    assert evaluate("dev").resources
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
+    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
+    assert set(schema) == set(SETTING_KEYS)
+    for key, spec in schema.items():
+        assert spec.get("description"), f"{key} has no description"
+        assert spec.get("type") in {"string", "boolean", "integer", "array"}, key

@@ -1,0 +1,29 @@
+"""Real tools the tests hand artefacts to. A missing tool fails the test: it is never a skip."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+INSTALL_HINT = "install the test tools with `make tools` (what .ci/run does)"
+
+
+def require(tool: str) -> str:
+    """Absolute path of `tool`, or fail the test saying how to install it."""
+    found = shutil.which(tool) or next((p for p in (f"/usr/sbin/{tool}", f"/sbin/{tool}") if Path(p).exists()), None)
+    if found is None:
+        pytest.fail(f"{tool} is not installed; {INSTALL_HINT}")
+    return found
+
+
+def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a tool, capturing text output; the caller checks the exit code."""
+    return subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+
+
+def shellcheck(script: str, shell: str = "sh") -> subprocess.CompletedProcess[str]:
+    """shellcheck a script given as text (a snippet without a shebang is checked as `shell`)."""
+    return run([require("shellcheck"), "-s", shell, "-f", "gcc", "-"], input=script)

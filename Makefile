@@ -1,10 +1,20 @@
 # Task runner. Everything runs from the project's own virtualenv in ./venv (Pulumi.yaml uses it too).
-STACK ?= dev
+# STACK=local (the default) keeps its state in ./.pulumi-state; other stacks use your `pulumi login`.
+STACK ?= local
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+LOCAL_STATE := $(CURDIR)/.pulumi-state
 
-.PHONY: venv tools test up preview clean
+ifeq ($(STACK),local)
+PULUMI := PULUMI_BACKEND_URL=file://$(LOCAL_STATE) PULUMI_CONFIG_PASSPHRASE="$${PULUMI_CONFIG_PASSPHRASE-}" pulumi
+NEW_STACK_FLAGS := --secrets-provider passphrase
+else
+PULUMI := pulumi
+NEW_STACK_FLAGS :=
+endif
+
+.PHONY: venv tools test compose up preview destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +24,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed ## Create ./venv with the program's and the tests' Python packages.
 
-tools: ## Install the Debian tools the tests hand artefacts to (needs root).
+tools: ## Install the tools the tests hand artefacts to (Debian/Ubuntu, needs root).
 	bash .ci/install-tools
 
 test: venv ## Run the whole test suite.
 	$(PY) -m pytest
 
-up: venv ## pulumi up for STACK (needs the Pulumi CLI and cloud credentials).
-	pulumi up --stack $(STACK)
+compose: venv ## Regenerate compose/ from the service catalog.
+	$(PY) -m components.compose
+
+up: venv ## pulumi up for STACK (the Pulumi CLI; for cloud stacks also credentials and an ssh-agent).
+	$(if $(filter local,$(STACK)),mkdir -p $(LOCAL_STATE))
+	$(PULUMI) stack select --create $(NEW_STACK_FLAGS) $(STACK)
+	$(PULUMI) up --stack $(STACK)
 
 preview: venv ## pulumi preview for STACK.
-	pulumi preview --diff --stack $(STACK)
+	$(PULUMI) preview --diff --stack $(STACK)
+
+destroy: venv ## pulumi destroy for STACK (the data volume of a cloud stack is protected and kept).
+	$(PULUMI) destroy --stack $(STACK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

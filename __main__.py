@@ -9,5 +9,6 @@ settings = load_settings()
 server = P2pVpsServer("p2pvps", settings)
 
 pulumi.export("publicAddress", server.address)
-pulumi.export("sshCommand", server.ssh_command)
 pulumi.export("siteUrl", server.site_url)
+if server.ssh_command is not None:
+    pulumi.export("sshCommand", server.ssh_command)

@@ -1,16 +1,50 @@
-"""The P2P VPS services: one description that the firewall, the host and the container stack read."""
+"""The P2P VPS services, described once.
+
+The firewall, the host's log directories, the Pulumi Docker resources and
+`compose/docker-compose.yml` are all rendered from `build_catalog`. Values that differ per stack
+come in through `StackValues`; for the compose file they are `${VARIABLE}` placeholders.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
+from components import dns
+from components.nginx import (
+    HSTS_MAX_AGE,
+    HSTS_MAX_AGE_STAGING,
+    LOCALTUNNEL_CERT_NAME,
+    SITE_CERT_NAME,
+    NginxParams,
+    render_site_config,
+)
 from components.ports import Audience, PortRange, PublicPort, admin_ssh_port
-from components.settings import Settings
+from components.settings import Settings, TunnelPorts
+
+COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
+LOG_DIR_IN_CONTAINER = "/var/log/p2pvps"
+NODE_UID = 1000
+MONGO_UID = 999
+
+MONGO_IMAGE = "mongo:4.4.29"
+CERTBOT_IMAGES = {
+    "digitalocean": "certbot/dns-digitalocean:v4.0.0",
+    "route53": "certbot/dns-route53:v4.0.0",
+}
+OPENBAZAAR_API_USER = "p2pvps"
+MONGO_APP_DB = "connextcms"
+MONGO_APP_USER = "connextcms"
+LOCALTUNNEL_PORT = 3002
+CMS_PORT = 3000
+LISTING_MANAGER_PORT = 3434
+OPENBAZAAR_SWARM_PORT = 4001
+OPENBAZAAR_API_PORT = 4002
 
 
 class Exposure(Enum):
-    """How far a container port reaches."""
+    """How far a container port reaches: the internet (through the firewall) or the stack network only."""
 
     PUBLIC = "public"
     INTERNAL = "internal"
@@ -25,48 +59,371 @@ class ServicePort:
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class Secret:
+    """A secret the stack supplies; `name` is also its environment variable in the compose file."""
+
     name: str
+    required: bool = True
+
+
+EnvValue = str | Secret
+
+
+@dataclass(frozen=True)
+class DataVolume:
+    """Persistent state on the data volume: `<data dir>/<name>` mounted at `target`."""
+
+    name: str
+    target: str
+    owner_uid: int = 0
+    mode: str = "0750"
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceFile:
+    """A file placed in the container: uploaded by Pulumi at `target`; compose mounts `compose_source`."""
+
+    target: str
+    content: str
+    compose_source: str
+    compose_target: str | None = None
+    executable: bool = False
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval_s: int = 30
+    timeout_s: int = 10
+    retries: int = 5
+    start_period_s: int = 60
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One container of the stack."""
+
+    name: str
+    purpose: str
+    healthcheck: Healthcheck
+    image: str | None = None
+    build: str | None = None
+    command: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
     ports: tuple[ServicePort, ...] = ()
+    volumes: tuple[DataVolume, ...] = ()
+    log_path: str = LOG_DIR_IN_CONTAINER
+    log_owner_uid: int = 0
+    env: tuple[tuple[str, EnvValue], ...] = ()
+    files: tuple[ServiceFile, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    needs_dns: bool = False
+    init: bool = False
+
+    @property
+    def container_name(self) -> str:
+        return f"p2pvps-{self.name}"
+
+    @property
+    def build_dir(self) -> Path | None:
+        return COMPOSE_DIR / self.build if self.build else None
+
+    def secrets(self) -> tuple[Secret, ...]:
+        return tuple(value for _, value in self.env if isinstance(value, Secret))
 
 
-def build_catalog(settings: Settings) -> tuple[ServiceSpec, ...]:
-    tunnels = settings.tunnels
+@dataclass(frozen=True)
+class StackValues:
+    """What the services need from the stack's settings (placeholders when rendering compose)."""
+
+    domain: str
+    acme_email: str
+    acme_staging: str
+    hsts_max_age: int
+    tunnels: TunnelPorts
+    certbot_image: str | None
+    dns_plugin: str
+    dns_credentials: tuple[tuple[str, Secret], ...] = field(default=())
+
+    @property
+    def issues_certificates(self) -> bool:
+        return self.certbot_image is not None
+
+
+DNS_PLUGINS = {"digitalocean": "digitalocean"}
+DNS_CREDENTIALS = {"digitalocean": (("DO_TOKEN", Secret("DO_TOKEN")),)}
+
+
+def stack_values(settings: Settings) -> StackValues:
+    """The catalog's inputs for a deployed stack."""
+    plugin = DNS_PLUGINS.get(settings.cloud)
+    return StackValues(
+        domain=settings.domain,
+        acme_email=settings.admin_email,
+        acme_staging="true" if settings.acme_staging else "false",
+        hsts_max_age=HSTS_MAX_AGE_STAGING if settings.acme_staging else HSTS_MAX_AGE,
+        tunnels=settings.tunnels,
+        certbot_image=CERTBOT_IMAGES[plugin] if plugin else None,
+        dns_plugin=plugin or "none",
+        dns_credentials=DNS_CREDENTIALS.get(plugin or "", ()),
+    )
+
+
+def _port(purpose: str, port: int, exposure: Exposure) -> ServicePort:
+    return ServicePort(purpose, PortRange.single(port), exposure)
+
+
+def _static_file(source: str, target: str, *, executable: bool = False) -> ServiceFile:
+    return ServiceFile(
+        target=target,
+        content=(COMPOSE_DIR / source).read_text(),
+        compose_source=f"./{source}",
+        executable=executable,
+    )
+
+
+def _image_healthcheck(start_period_s: int = 60) -> Healthcheck:
+    """The check every image the project builds ships as /usr/local/bin/p2pvps-healthcheck."""
+    return Healthcheck(("/usr/local/bin/p2pvps-healthcheck",), start_period_s=start_period_s)
+
+
+def tls_names(domain: str) -> str:
+    """`name=host,host ...` pairs telling Nginx (and certbot) which names each certificate covers."""
+    site = ",".join(dns.site_hostnames(domain))
+    localtunnel = ",".join(dns.localtunnel_hostnames(domain))
+    return f"{SITE_CERT_NAME}={site} {LOCALTUNNEL_CERT_NAME}={localtunnel}"
+
+
+def _nginx(values: StackValues) -> ServiceSpec:
+    config = ServiceFile(
+        target="/etc/nginx/conf.d/default.conf",
+        content=render_site_config(NginxParams(domain=values.domain, hsts_max_age=values.hsts_max_age)),
+        compose_source="./nginx/templates/default.conf.template",
+        compose_target="/etc/nginx/templates/default.conf.template",
+    )
+    return ServiceSpec(
+        "nginx",
+        "TLS entry: the site and LocalTunnel subdomains",
+        build="nginx",
+        healthcheck=_image_healthcheck(start_period_s=20),
+        ports=(_port("HTTP", 80, Exposure.PUBLIC), _port("HTTPS", 443, Exposure.PUBLIC)),
+        volumes=(
+            DataVolume("letsencrypt", "/etc/letsencrypt", read_only=True),
+            DataVolume("acme-webroot", "/var/www/acme", mode="0755", read_only=True),
+        ),
+        log_path="/var/log/nginx",
+        env=(
+            ("P2PVPS_DOMAIN", values.domain),
+            ("P2PVPS_TLS_NAMES", tls_names(values.domain)),
+            ("NGINX_ENVSUBST_FILTER", "^P2PVPS_"),
+        ),
+        files=(config,),
+        needs_dns=True,
+    )
+
+
+def _certbot(values: StackValues) -> ServiceSpec:
+    assert values.certbot_image is not None
+    return ServiceSpec(
+        "certbot",
+        "Let's Encrypt: HTTP-01 for the site, DNS-01 for the *.lt wildcard; renews forever",
+        image=values.certbot_image,
+        entrypoint=("/bin/sh", "/opt/p2pvps/certbot-loop.sh"),
+        healthcheck=Healthcheck(("/bin/sh", "/opt/p2pvps/certbot-loop.sh", "--check"), interval_s=300),
+        volumes=(
+            DataVolume("letsencrypt", "/etc/letsencrypt"),
+            DataVolume("acme-webroot", "/var/www/acme", mode="0755"),
+        ),
+        log_path="/var/log/letsencrypt",
+        env=(
+            ("P2PVPS_DOMAIN", values.domain),
+            ("ACME_EMAIL", values.acme_email),
+            ("ACME_STAGING", values.acme_staging),
+            ("DNS_PLUGIN", values.dns_plugin),
+            *values.dns_credentials,
+        ),
+        files=(_static_file("certbot/certbot-loop.sh", "/opt/p2pvps/certbot-loop.sh"),),
+        needs_dns=True,
+    )
+
+
+def _mongodb() -> ServiceSpec:
+    return ServiceSpec(
+        "mongodb",
+        "MongoDB for ConnextCMS, authentication on",
+        image=MONGO_IMAGE,
+        command=(
+            "mongod",
+            "--auth",
+            "--bind_ip_all",
+            "--quiet",
+            "--logpath",
+            "/var/log/p2pvps/mongod.log",
+            "--logappend",
+        ),
+        healthcheck=Healthcheck(("mongo", "--quiet", "--eval", "quit(db.adminCommand('ping').ok ? 0 : 1)")),
+        ports=(_port("MongoDB", 27017, Exposure.INTERNAL),),
+        volumes=(DataVolume("mongodb", "/data/db", owner_uid=MONGO_UID),),
+        log_owner_uid=MONGO_UID,
+        env=(
+            ("MONGO_INITDB_ROOT_USERNAME", "root"),
+            ("MONGO_INITDB_ROOT_PASSWORD", Secret("MONGO_ROOT_PASSWORD")),
+            ("MONGO_APP_DB", MONGO_APP_DB),
+            ("MONGO_APP_USER", MONGO_APP_USER),
+            ("MONGO_APP_PASSWORD", Secret("MONGO_APP_PASSWORD")),
+        ),
+        files=(
+            _static_file("mongodb/initdb/10-create-app-user.sh", "/docker-entrypoint-initdb.d/10-create-app-user.sh"),
+        ),
+    )
+
+
+def _openbazaar_client_env() -> tuple[tuple[str, EnvValue], ...]:
     return (
-        ServiceSpec(
-            "nginx",
-            ports=(
-                ServicePort("HTTP", PortRange.single(80), Exposure.PUBLIC),
-                ServicePort("HTTPS", PortRange.single(443), Exposure.PUBLIC),
-            ),
+        ("OB_URL", f"http://openbazaar:{OPENBAZAAR_API_PORT}"),
+        ("OB_USERNAME", OPENBAZAAR_API_USER),
+        ("OB_PASSWORD", Secret("OB_API_PASSWORD")),
+    )
+
+
+def _connextcms(values: StackValues) -> ServiceSpec:
+    return ServiceSpec(
+        "connextcms",
+        "ConnextCMS (KeystoneJS 4) with the P2P VPS site template",
+        build="connextcms",
+        healthcheck=_image_healthcheck(start_period_s=180),
+        ports=(_port("KeystoneJS", CMS_PORT, Exposure.INTERNAL),),
+        volumes=(DataVolume("connextcms", "/data", owner_uid=NODE_UID),),
+        log_owner_uid=NODE_UID,
+        env=(
+            ("PORT", str(CMS_PORT)),
+            ("SITE_DOMAIN", values.domain),
+            ("MONGO_HOST", "mongodb"),
+            ("MONGO_PORT", "27017"),
+            ("MONGO_DB", MONGO_APP_DB),
+            ("MONGO_USER", MONGO_APP_USER),
+            ("MONGO_PASSWORD", Secret("MONGO_APP_PASSWORD")),
+            ("COOKIE_SECRET", Secret("CMS_COOKIE_SECRET")),
+            ("ADMIN_EMAIL", values.acme_email),
+            *_openbazaar_client_env(),
         ),
-        ServiceSpec("certbot"),
-        ServiceSpec("connextcms", ports=(ServicePort("KeystoneJS", PortRange.single(3000), Exposure.INTERNAL),)),
-        ServiceSpec("mongodb", ports=(ServicePort("MongoDB", PortRange.single(27017), Exposure.INTERNAL),)),
-        ServiceSpec(
-            "openbazaar",
-            ports=(
-                ServicePort("OpenBazaar swarm", PortRange.single(4001), Exposure.PUBLIC),
-                ServicePort("OpenBazaar API", PortRange.single(4002), Exposure.INTERNAL),
-            ),
+        depends_on=("mongodb",),
+    )
+
+
+def _openbazaar() -> ServiceSpec:
+    return ServiceSpec(
+        "openbazaar",
+        "OpenBazaar store: listings and payments",
+        build="openbazaar",
+        healthcheck=_image_healthcheck(),
+        ports=(
+            _port("OpenBazaar swarm", OPENBAZAAR_SWARM_PORT, Exposure.PUBLIC),
+            _port("OpenBazaar API", OPENBAZAAR_API_PORT, Exposure.INTERNAL),
         ),
-        ServiceSpec(
-            "listing-manager", ports=(ServicePort("Listing-Manager", PortRange.single(3434), Exposure.INTERNAL),)
+        volumes=(DataVolume("openbazaar", "/var/lib/openbazaar"),),
+        env=(
+            ("OB_API_USERNAME", OPENBAZAAR_API_USER),
+            ("OB_API_PASSWORD_SHA256", Secret("OB_API_PASSWORD_SHA256")),
         ),
-        ServiceSpec(
-            "ssh-server",
-            ports=(
-                ServicePort("SSH-Server", PortRange.single(tunnels.ssh_server), Exposure.PUBLIC),
-                ServicePort("SSH tunnels", tunnels.ssh_tunnels, Exposure.PUBLIC),
-            ),
+    )
+
+
+def _listing_manager(values: StackValues) -> ServiceSpec:
+    return ServiceSpec(
+        "listing-manager",
+        "Fulfils OpenBazaar orders with tunnel logins; delists offline devices",
+        build="listing-manager",
+        healthcheck=_image_healthcheck(),
+        ports=(_port("Listing-Manager", LISTING_MANAGER_PORT, Exposure.INTERNAL),),
+        log_owner_uid=NODE_UID,
+        env=(
+            ("SERVER_URL", f"http://connextcms:{CMS_PORT}"),
+            ("P2PVPS_HOST", values.domain),
+            ("SSH_SERVER_PORT", str(values.tunnels.ssh_server)),
+            *_openbazaar_client_env(),
         ),
-        ServiceSpec(
-            "localtunnel",
-            ports=(
-                ServicePort("LocalTunnel server", PortRange.single(3002), Exposure.INTERNAL),
-                ServicePort("LocalTunnel client sockets", tunnels.localtunnel_clients, Exposure.PUBLIC),
-            ),
+        depends_on=("connextcms", "openbazaar"),
+    )
+
+
+def _ssh_server(values: StackValues) -> ServiceSpec:
+    tunnels = values.tunnels
+    return ServiceSpec(
+        "ssh-server",
+        "Reverse SSH tunnels from rented devices; no shell",
+        build="ssh-server",
+        healthcheck=_image_healthcheck(),
+        ports=(
+            _port("SSH-Server", tunnels.ssh_server, Exposure.PUBLIC),
+            ServicePort("SSH tunnels", tunnels.ssh_tunnels, Exposure.PUBLIC),
         ),
+        volumes=(DataVolume("ssh-server", "/state"),),
+        env=(
+            ("SSH_PORT", str(tunnels.ssh_server)),
+            ("TUNNEL_PORTS", str(tunnels.ssh_tunnels)),
+            ("TUNNEL_PASSWORD", Secret("TUNNEL_PASSWORD", required=False)),
+        ),
+        init=True,
+    )
+
+
+def _localtunnel(values: StackValues) -> ServiceSpec:
+    clients = values.tunnels.localtunnel_clients
+    return ServiceSpec(
+        "localtunnel",
+        "LocalTunnel server: a web subdomain per device",
+        build="localtunnel",
+        healthcheck=_image_healthcheck(),
+        ports=(
+            _port("LocalTunnel server", LOCALTUNNEL_PORT, Exposure.INTERNAL),
+            ServicePort("LocalTunnel client sockets", clients, Exposure.PUBLIC),
+        ),
+        log_owner_uid=NODE_UID,
+        env=(
+            ("LT_PORT", str(LOCALTUNNEL_PORT)),
+            ("LT_DOMAIN", dns.fqdn("lt", values.domain)),
+            ("LT_CLIENT_PORTS", str(clients)),
+            ("LT_SECURE", "true"),
+        ),
+    )
+
+
+def build_catalog(values: StackValues) -> tuple[ServiceSpec, ...]:
+    """Every container of the stack, each after the ones it depends on; certbot only where certificates are issued."""
+    services = [
+        _nginx(values),
+        _mongodb(),
+        _connextcms(values),
+        _openbazaar(),
+        _listing_manager(values),
+        _ssh_server(values),
+        _localtunnel(values),
+    ]
+    if values.issues_certificates:
+        services.insert(1, _certbot(values))
+    return tuple(services)
+
+
+def service_names(catalog: tuple[ServiceSpec, ...]) -> tuple[str, ...]:
+    return tuple(service.name for service in catalog)
+
+
+def data_volumes(catalog: tuple[ServiceSpec, ...]) -> tuple[DataVolume, ...]:
+    """Each data volume once (services may share one), in a stable order."""
+    seen: dict[str, DataVolume] = {}
+    for service in catalog:
+        for volume in service.volumes:
+            if volume.name not in seen or not volume.read_only:
+                seen[volume.name] = volume
+    return tuple(sorted(seen.values(), key=lambda volume: volume.name))
+
+
+def secrets(catalog: tuple[ServiceSpec, ...]) -> tuple[Secret, ...]:
+    """Every secret the stack needs, once, by name."""
+    return tuple(
+        sorted({secret.name: secret for s in catalog for secret in s.secrets()}.values(), key=lambda s: s.name)
     )
 
 

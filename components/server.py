@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import pulumi
 
-from components.catalog import build_catalog, public_ports
+from components import catalog as services
+from components.docker_stack import ContainerStack
 from components.hosts import create_host
+from components.secrets import stack_secrets
 from components.settings import Settings
 
 
 class P2pVpsServer(pulumi.ComponentResource):
-    """Host (VPS, stable address, firewall, data volume, DNS, readiness gate) for one stack."""
+    """Host (VPS, stable address, firewall, data volume, DNS, readiness gate) and the container stack on it."""
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("p2pvps:index:Server", name, None, opts)
-        catalog = build_catalog(settings)
-        self.perimeter = public_ports(catalog)
+        catalog = services.build_catalog(services.stack_values(settings))
+        self.perimeter = services.public_ports(catalog)
         host = create_host(
             f"{name}-host",
             settings,
             self.perimeter,
-            tuple(service.name for service in catalog),
+            services.service_names(catalog),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.address = host.address
-        self.ssh_command = pulumi.Output.concat("ssh ", host.admin_user, "@", host.address)
+        secrets = stack_secrets(f"{name}-secret", settings, services.secrets(catalog), parent=self)
+        self.stack = ContainerStack(f"{name}-stack", catalog, host, secrets, opts=pulumi.ResourceOptions(parent=self))
+        self.address: pulumi.Output[str] | str = host.ssh.address if host.ssh else "127.0.0.1"
+        self.ssh_command: pulumi.Output[str] | None = (
+            pulumi.Output.concat("ssh ", host.ssh.user, "@", host.ssh.address) if host.ssh else None
+        )
         self.site_url = f"https://{settings.domain}/"
-        self.register_outputs({"address": self.address, "sshCommand": self.ssh_command, "siteUrl": self.site_url})
+        self.register_outputs({"address": self.address, "siteUrl": self.site_url})

@@ -23,7 +23,10 @@ from components.ports import ADMIN_SSH_PORT, PortRange
 NAMESPACE = "p2pvps"
 
 CLOUDS = ("digitalocean", "aws", "vultr", "local")
-IMPLEMENTED_CLOUDS = ("digitalocean",)
+IMPLEMENTED_CLOUDS = ("digitalocean", "local")
+REMOTE_CLOUDS = ("digitalocean",)
+# Clouds whose DNS API certbot uses for the *.lt wildcard with a token the user supplies.
+DNS_TOKEN_CLOUDS = ("digitalocean",)
 UBUNTU_VERSIONS = ("24.04", "26.04")
 
 DEFAULT_SIZES = {"digitalocean": "s-1vcpu-2gb"}
@@ -72,6 +75,14 @@ class TunnelPorts:
 
 
 @dataclass(frozen=True)
+class StackSecrets:
+    """Secret settings, as secret Outputs from the moment they are read."""
+
+    dns_token: pulumi.Output[str] | None = None
+    ssh_tunnel_password: pulumi.Output[str] | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """One stack's validated settings; nothing else in the program reads configuration."""
 
@@ -89,6 +100,12 @@ class Settings:
     ipv6: bool
     create_dns_zone: bool
     tunnels: TunnelPorts
+    secrets: StackSecrets
+
+    @property
+    def is_remote(self) -> bool:
+        """A cloud server reached over SSH (not the `local` Docker)."""
+        return self.cloud in REMOTE_CLOUDS
 
     @property
     def resource_prefix(self) -> str:
@@ -253,28 +270,39 @@ def _pattern_error(patterns: Mapping[str, tuple[re.Pattern[str], str]], cloud: s
     return error
 
 
-def parse_settings(raw: Mapping[str, str], *, project: str, stack: str) -> Settings:
-    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON)."""
+def parse_settings(
+    raw: Mapping[str, str], *, project: str, stack: str, secrets: StackSecrets | None = None
+) -> Settings:
+    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON) and the secrets."""
     problems = _Problems()
     read = _Reader(raw, problems)
+    secrets = secrets or StackSecrets()
 
     cloud = read.check("cloud", read.text("cloud"), _one_of(CLOUDS, "a supported cloud"))
     if cloud is not None and cloud not in IMPLEMENTED_CLOUDS:
         problems.add("cloud", f"{_quote(cloud)} is not implemented yet; use one of {', '.join(IMPLEMENTED_CLOUDS)}")
         cloud = None
-    region = size = None
-    if cloud is not None:
+    region = size = ""
+    admin_cidrs: tuple[str, ...] | None = ()
+    ssh_keys: tuple[str, ...] | None = ()
+    if cloud in REMOTE_CLOUDS:
         region = read.check("region", read.text("region"), _pattern_error(REGION_PATTERNS, cloud))
         size = read.text("size", required=False) or DEFAULT_SIZES[cloud]
         size = read.check("size", size, _pattern_error(SIZE_PATTERNS, cloud))
+        admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), _cidrs_error)
+        ssh_keys = read.check("sshPublicKeys", read.text_list("sshPublicKeys"), _ssh_keys_error)
+    if cloud in DNS_TOKEN_CLOUDS and secrets.dns_token is None:
+        problems.add(
+            "dnsToken",
+            f"missing; certbot needs a {cloud} API token with DNS write access for the *.lt wildcard certificate: "
+            f"`pulumi config set --secret {NAMESPACE}:dnsToken <token>`",
+        )
     ubuntu_version = read.check(
         "ubuntuVersion", read.text("ubuntuVersion"), _one_of(UBUNTU_VERSIONS, "a supported Ubuntu LTS release")
     )
     domain = read.check("domain", read.text("domain"), _domain_error)
     admin_email = read.check("adminEmail", read.text("adminEmail"), _email_error)
     admin_user = read.check("adminUser", read.text("adminUser"), _username_error)
-    admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), _cidrs_error)
-    ssh_keys = read.check("sshPublicKeys", read.text_list("sshPublicKeys"), _ssh_keys_error)
     acme_staging = read.boolean("acmeStaging")
     volume_size_gb = read.integer("volumeSizeGb", 1, 16384)
     ipv6 = read.boolean("ipv6")
@@ -284,8 +312,8 @@ def parse_settings(raw: Mapping[str, str], *, project: str, stack: str) -> Setti
 
     problems.raise_if_any()
     assert tunnels is not None
-    assert cloud and region and size and ubuntu_version and domain and admin_email and admin_user
-    assert admin_cidrs and ssh_keys and volume_size_gb is not None
+    assert cloud and region is not None and size is not None and ubuntu_version and domain and admin_email
+    assert admin_user and admin_cidrs is not None and ssh_keys is not None and volume_size_gb is not None
     assert acme_staging is not None and ipv6 is not None and create_dns_zone is not None
     return Settings(
         project=project,
@@ -302,6 +330,7 @@ def parse_settings(raw: Mapping[str, str], *, project: str, stack: str) -> Setti
         ipv6=ipv6,
         create_dns_zone=create_dns_zone,
         tunnels=tunnels,
+        secrets=secrets,
     )
 
 
@@ -337,6 +366,7 @@ def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
     return TunnelPorts(ssh_server, ssh_tunnels, localtunnel) if valid else None
 
 
+SECRET_KEYS = ("dnsToken", "sshTunnelPassword")
 SETTING_KEYS = (
     "cloud",
     "region",
@@ -361,4 +391,8 @@ def load_settings() -> Settings:
     """Read this stack's `p2pvps:*` configuration once and validate it."""
     config = pulumi.Config(NAMESPACE)
     raw = {key: value for key in SETTING_KEYS if (value := config.get(key)) is not None}
-    return parse_settings(raw, project=pulumi.get_project(), stack=pulumi.get_stack())
+    secrets = StackSecrets(
+        dns_token=config.get_secret("dnsToken"),
+        ssh_tunnel_password=config.get_secret("sshTunnelPassword"),
+    )
+    return parse_settings(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secrets=secrets)

@@ -8,6 +8,7 @@ outstanding output) has finished, so no check can be lost inside an `apply`.
 from __future__ import annotations
 
 import json
+import re
 import runpy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.settings import Settings, parse_settings
+from components.settings import Settings, StackSecrets, parse_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "p2pvps"
@@ -35,7 +37,7 @@ RESERVED_IPV4 = "203.0.113.10"
 DROPLET_IPV6 = "2001:db8::10"
 DROPLET_ID = "424242"
 HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockHostKeyMockHostKeyMockHostKeyMock mock"
-SENTINEL = "SENTINEL-SECRET"
+SENTINEL = "SENTINELSECRET"
 
 
 @dataclass
@@ -198,6 +200,10 @@ class MockCloud(mocks.Mocks):
             outputs |= {"fingerprint": f"fp:{args.name}"}
         elif args.typ == "digitalocean:index/dnsRecord:DnsRecord":
             outputs |= {"fqdn": f"{args.inputs['name']}.{args.inputs['domain']}"}
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            outputs |= {"result": f"{SENTINEL}{args.name.replace('-', '')}"}
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs |= {"imageId": f"sha256:{args.name}", "repoDigest": f"{args.inputs['name']}@sha256:0"}
         elif args.typ == "tls:index/privateKey:PrivateKey":
             outputs |= {"publicKeyOpenssh": self.host_public_key + "\n", "privateKeyOpenssh": self.host_private_key}
         return resource_id, outputs
@@ -218,14 +224,29 @@ def project_defaults() -> dict[str, Any]:
     return {f"{PROJECT}:{key}": spec["default"] for key, spec in schema.items() if "default" in spec}
 
 
+def secret_keys() -> list[str]:
+    """Config keys Pulumi.yaml declares secret."""
+    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
+    return sorted(key for key, spec in schema.items() if spec.get("secret"))
+
+
+def sentinel_secrets() -> dict[str, str]:
+    """A recognisable value for every secret key, so tests can look for it anywhere it must not be."""
+    return {key: f"{SENTINEL}{key}" for key in secret_keys()}
+
+
 def stack_names() -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
 
 def stack_config(stack: str) -> dict[str, Any]:
-    """The stack file's values over the project defaults, as the CLI would merge them."""
+    """The stack file's values over the project defaults, as the CLI would merge them.
+
+    Encrypted (`secure:`) values cannot be decrypted here; they are left to `secrets`.
+    """
     values = load_yaml(PROJECT_DIR / f"Pulumi.{stack}.yaml").get("config") or {}
-    return project_defaults() | values
+    plain = {key: value for key, value in values.items() if not (isinstance(value, dict) and "secure" in value)}
+    return project_defaults() | plain
 
 
 def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
@@ -237,7 +258,13 @@ def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
 
 
 def settings_for(stack: str = "dev", **changes: Any) -> Settings:
-    return parse_settings(raw_config(stack, **changes), project=PROJECT, stack=stack)
+    """Parsed settings of a stack file (with changes), every secret set, outside the Pulumi runtime."""
+    secrets = StackSecrets(**{_snake(key): pulumi.Output.secret(value) for key, value in sentinel_secrets().items()})
+    return parse_settings(raw_config(stack, **changes), project=PROJECT, stack=stack, secrets=secrets)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def _as_config_string(value: Any) -> str:
@@ -267,16 +294,18 @@ def run_program(
     config = stack_config(stack) | {f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}
     for key in remove:
         config.pop(f"{PROJECT}:{key}", None)
-    config |= {f"{PROJECT}:{k}": v for k, v in (secrets or {}).items()}
+    secrets = sentinel_secrets() if secrets is None else secrets
+    config |= {f"{PROJECT}:{k}": v for k, v in secrets.items()}
     registrations: list[Registration] = []
     outputs: dict[str, dict[str, Any]] = {}
     mock = cloud or MockCloud()
+    runtime_settings.ROOT.set(None)  # a fresh root stack resource, so exports never carry over
     pulumi.runtime.set_mocks(
         mock, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(mock, registrations, outputs)
     )
     pulumi.runtime.set_all_config(
         {key: _as_config_string(value) for key, value in config.items()},
-        secret_keys=[f"{PROJECT}:{k}" for k in (secrets or {})],
+        secret_keys=[f"{PROJECT}:{k}" for k in secrets],
     )
     if before_run is not None:
         before_run()

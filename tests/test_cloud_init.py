@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.catalog import build_catalog
+from components.catalog import build_catalog, stack_values
 from components.cloud_init import DOCKER_PACKAGES, KNOWN_TOP_LEVEL_KEYS, MOUNT_SCRIPT_PATH, mount_script
 from harness import HOST_PUBLIC_KEY, PROJECT, Evaluation, evaluate, settings_for, stack_config, stack_names
 from tools import require, run, shellcheck
@@ -106,7 +106,7 @@ def test_data_volume_is_mounted_by_its_digitalocean_device_path(dev_doc: dict[st
 def test_every_service_has_a_log_directory_owned_by_the_admin(dev_doc: dict[str, Any]) -> None:
     install = next(cmd for cmd in dev_doc["runcmd"] if cmd[0] == "install")
     assert install[:8] == ["install", "-d", "-m", "0755", "-o", "p2pvps", "-g", "p2pvps"]
-    for service in build_catalog(settings_for("dev")):
+    for service in build_catalog(stack_values(settings_for("dev"))):
         assert f"/home/p2pvps/.p2pvps/logs/{service.name}" in install
 
 
@@ -137,12 +137,12 @@ def test_sshd_accepts_the_hardening_drop_in(dev_doc: dict[str, Any], tmp_path: P
 
 
 def test_shell_the_host_runs_passes_shellcheck() -> None:
-    gate = evaluate("dev").one("command:remote:Command").plain("create")
+    gate = evaluate("dev").named("p2pvps-host-ready").plain("create")
     for script in (mount_script(), gate):
         result = shellcheck(script)
         assert result.returncode == 0, result.stdout
 
 
 def test_readiness_gate_sets_its_data_dir_before_use() -> None:
-    gate = evaluate("dev").one("command:remote:Command").plain("create")
+    gate = evaluate("dev").named("p2pvps-host-ready").plain("create")
     assert re.match(r"^data_dir=/srv/p2pvps\n", gate)

@@ -24,6 +24,7 @@ ASSIGNMENT = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
 SSH_KEY = "digitalocean:index/sshKey:SshKey"
 GATE = "command:remote:Command"
+GATE_NAME = "p2pvps-host-ready"
 WORLD = ["0.0.0.0/0", "::/0"]
 
 
@@ -50,9 +51,10 @@ def open_ports(evaluation: Evaluation) -> set[int]:
 
 
 def test_host_resources_are_exactly_the_expected_set(dev: Evaluation) -> None:
-    counts = {type_: len(dev.of_type(type_)) for type_ in dev.types()}
+    host = dev.one("p2pvps:digitalocean:Host")
+    in_host = [r for r in dev.resources if r is host or host in list(dev.ancestors(r))]
+    counts = {type_: sum(1 for r in in_host if r.type == type_) for type_ in {r.type for r in in_host}}
     assert counts == {
-        "p2pvps:index:Server": 1,
         "p2pvps:digitalocean:Host": 1,
         "p2pvps:digitalocean:Dns": 1,
         "tls:index/privateKey:PrivateKey": 1,
@@ -197,7 +199,7 @@ def test_moving_a_tunnel_range_moves_the_firewall_rule() -> None:
 
 
 def test_readiness_gate_waits_for_cloud_init_over_a_pinned_host_key(dev: Evaluation) -> None:
-    gate = dev.one(GATE)
+    gate = dev.named(GATE_NAME)
     assert "cloud-init status --wait" in gate.plain("create")
     assert "tail -n 40 /var/log/cloud-init-output.log" in gate.plain("create")
     connection = gate.plain("connection")
@@ -212,7 +214,7 @@ def test_readiness_gate_waits_for_cloud_init_over_a_pinned_host_key(dev: Evaluat
 
 
 def test_readiness_gate_waits_for_address_volume_and_firewall(dev: Evaluation) -> None:
-    gate = dev.one(GATE)
+    gate = dev.named(GATE_NAME)
     for type_ in (ASSIGNMENT, ATTACHMENT, FIREWALL):
         assert dev.one(type_).urn in gate.dependencies, type_
 

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.settings import SETTING_KEYS, Settings
+from components.settings import SECRET_KEYS, SETTING_KEYS, Settings
 from harness import PROJECT_DIR, evaluate, load_yaml, run_program, settings_for, stack_names
 
 
@@ -44,6 +44,7 @@ def test_size_defaults_to_a_2gb_droplet() -> None:
 BAD_VALUES = [
     ("cloud", "azure", '"azure" is not a supported cloud; expected one of digitalocean, aws, vultr, local'),
     ("cloud", "aws", '"aws" is not implemented yet'),
+    ("cloud", "vultr", '"vultr" is not implemented yet'),
     ("region", "New York", '"New York" is not valid for cloud digitalocean; expected a DigitalOcean region slug'),
     ("size", "t3.small", '"t3.small" is not valid for cloud digitalocean; expected a DigitalOcean size slug'),
     ("ubuntuVersion", "22.04", '"22.04" is not a supported Ubuntu LTS release; expected one of 24.04, 26.04'),
@@ -91,6 +92,18 @@ def test_required_key_missing_says_how_to_set_it(key: str) -> None:
     assert f"p2pvps:{key}: missing; set it with `pulumi config set p2pvps:{key} <value>`" in error_of(**{key: None})
 
 
+def test_digitalocean_needs_a_dns_token_for_the_wildcard_certificate() -> None:
+    evaluation = run_program("dev", secrets={})
+    assert "p2pvps:dnsToken: missing; certbot needs a digitalocean API token" in str(evaluation.error)
+    assert "pulumi config set --secret p2pvps:dnsToken <token>" in str(evaluation.error)
+    assert evaluation.resources == []
+
+
+def test_local_stack_needs_no_cloud_keys_or_tokens() -> None:
+    settings = settings_for("local", region=None, adminCidrs=None, sshPublicKeys=None)
+    assert settings.cloud == "local" and not settings.is_remote
+
+
 def test_all_problems_are_reported_in_one_run() -> None:
     message = error_of(domain="x", adminEmail="nope", volumeSizeGb="-1")
     assert "p2pvps:domain:" in message and "p2pvps:adminEmail:" in message and "p2pvps:volumeSizeGb:" in message
@@ -109,7 +122,8 @@ def test_valid_config_registers_resources() -> None:
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
     schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
-    assert set(schema) == set(SETTING_KEYS)
+    assert set(schema) == set(SETTING_KEYS) | set(SECRET_KEYS)
+    assert {key for key, spec in schema.items() if spec.get("secret")} == set(SECRET_KEYS)
     for key, spec in schema.items():
         assert spec.get("description"), f"{key} has no description"
         assert spec.get("type") in {"string", "boolean", "integer", "array"}, key

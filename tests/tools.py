@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ INSTALL_HINT = "install the test tools with `make tools` (what .ci/run does)"
 
 
 def require(tool: str) -> str:
-    """Absolute path of `tool`, or fail the test saying how to install it."""
-    found = shutil.which(tool) or next((p for p in (f"/usr/sbin/{tool}", f"/sbin/{tool}") if Path(p).exists()), None)
+    """Path of `tool` (on PATH, in this virtualenv, or in sbin), or fail the test saying how to install it."""
+    places = (Path(sys.executable).parent / tool, Path("/usr/sbin") / tool, Path("/sbin") / tool)
+    found = shutil.which(tool) or next((str(p) for p in places if p.exists()), None)
     if found is None:
         pytest.fail(f"{tool} is not installed; {INSTALL_HINT}")
     return found

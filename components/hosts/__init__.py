@@ -10,7 +10,10 @@ from components.hosts.base import HostHandle
 from components.ports import PublicPort
 from components.settings import Settings
 
-BACKENDS = {"digitalocean": ("components.hosts.digitalocean", "DigitalOceanHost")}
+BACKENDS = {
+    "digitalocean": ("components.hosts.digitalocean", "DigitalOceanHost"),
+    "local": ("components.hosts.local", "LocalHost"),
+}
 
 
 def create_host(

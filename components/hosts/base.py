@@ -10,26 +10,70 @@ import pulumi
 import pulumi_command as command
 import pulumi_tls as tls
 
+from components.host_dirs import HostDirs
+
 DATA_DIR = "/srv/p2pvps"
 GATE_TIMEOUT = "20m"
 
 
 @dataclass(frozen=True)
-class HostHandle:
-    """A provisioned server: where it is, how to reach it safely, and when it is ready."""
+class SshAccess:
+    """How the program reaches a server: its stable address, the admin account, its pinned host key."""
 
     address: pulumi.Output[str]
-    admin_user: str
+    user: str
     host_public_key: pulumi.Output[str]
-    ready: pulumi.Resource
-    generation: pulumi.Output[str]
-    machine: pulumi.Resource
-    dns: pulumi.Resource
-    data_dir: str = DATA_DIR
 
-    @property
-    def home_dir(self) -> str:
-        return f"/home/{self.admin_user}"
+    def connection(self) -> command.remote.ConnectionArgs:
+        return admin_connection(self.address, self.user, self.host_public_key)
+
+    def docker_host(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat("ssh://", self.user, "@", self.address)
+
+    def ssh_options(self) -> pulumi.Output[list[str]]:
+        return self.host_public_key.apply(pinned_ssh_options)
+
+
+@dataclass(frozen=True)
+class HostHandle:
+    """A provisioned host: where state lives, where ports are published, and (for servers) how to reach it."""
+
+    dirs: HostDirs
+    publish_addresses: tuple[str, ...]
+    ssh: SshAccess | None = None
+    ready: pulumi.Resource | None = None
+    generation: pulumi.Output[str] | None = None
+    machine: pulumi.Resource | None = None
+    dns: pulumi.Resource | None = None
+
+
+def remote_dirs(admin_user: str) -> HostDirs:
+    return HostDirs(data_dir=DATA_DIR, log_root=f"/home/{admin_user}/.p2pvps/logs")
+
+
+def pinned_ssh_options(host_public_key: str) -> list[str]:
+    """OpenSSH client options that accept only the pinned host key, without any known_hosts file.
+
+    `KnownHostsCommand` (OpenSSH 8.5+) prints the one accepted key for whatever host name ssh
+    looks up (`%H`), so no file has to exist on the machine running Pulumi and the provider
+    configuration is the same on every machine.
+    """
+    return [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        f"KnownHostsCommand=/bin/echo %H {host_public_key}",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=30",
+        "-o",
+        "ServerAliveInterval=30",
+    ]
 
 
 def host_key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:

@@ -10,10 +10,11 @@ from components.cloud_init import CloudInitParams, render_cloud_config
 from components.hosts.base import (
     DATA_DIR,
     HostHandle,
-    admin_connection,
+    SshAccess,
     host_key,
     openssh_public_key,
     readiness_gate,
+    remote_dirs,
 )
 from components.ports import ANYWHERE, PublicPort
 from components.settings import Settings
@@ -188,18 +189,19 @@ class DigitalOceanHost(pulumi.ComponentResource):
             ipv6=droplet.ipv6_address if settings.ipv6 else None,
             opts=child,
         )
+        ssh = SshAccess(address=reserved_ip.ip_address, user=admin.user, host_public_key=server_public_key)
         gate = readiness_gate(
             f"{name}-ready",
-            connection=admin_connection(reserved_ip.ip_address, admin.user, server_public_key),
+            connection=ssh.connection(),
             generation=droplet.id,
             depends_on=[assignment, attachment, firewall],
             parent=self,
         )
 
         self.handle = HostHandle(
-            address=reserved_ip.ip_address,
-            admin_user=admin.user,
-            host_public_key=server_public_key,
+            dirs=remote_dirs(admin.user),
+            publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
+            ssh=ssh,
             ready=gate,
             generation=droplet.id,
             machine=droplet,

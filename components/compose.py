@@ -1,0 +1,176 @@
+"""Renders the catalog as a Compose file: the same stack without Pulumi (no lock-in, local sandbox).
+
+`python -m components.compose` rewrites the generated files under compose/; a test fails when
+they drift from the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components import catalog as services
+from components.catalog import COMPOSE_DIR, Exposure, Secret, ServiceSpec, StackValues
+from components.docker_stack import LOG_OPTIONS, NETWORK_NAME
+from components.host_dirs import HostDirs, prepare_script
+from components.nginx import HSTS_MAX_AGE, NginxParams, render_site_config
+from components.ports import PortRange
+from components.settings import TunnelPorts
+
+HEADER = "# Generated from components/catalog.py by `python -m components.compose`; do not edit.\n"
+DATA_DIR = "${P2PVPS_DATA_DIR:?set P2PVPS_DATA_DIR in .env}"
+LOG_DIR = "${P2PVPS_LOG_DIR:?set P2PVPS_LOG_DIR in .env}"
+BIND_ADDRESS = "${P2PVPS_BIND_ADDRESS:-0.0.0.0}"
+NGINX_TEMPLATE = Path("nginx/templates/default.conf.template")
+
+
+def _project_defaults() -> Mapping[str, Any]:
+    with (COMPOSE_DIR.parent / "Pulumi.yaml").open() as handle:
+        schema = yaml.safe_load(handle)["config"]
+    return {key: spec["default"] for key, spec in schema.items() if "default" in spec}
+
+
+def default_tunnels() -> TunnelPorts:
+    """The tunnel ports Pulumi.yaml defaults to, so both renderings agree."""
+    defaults = _project_defaults()
+    ssh_tunnels = PortRange.parse(str(defaults["sshTunnelPorts"]))
+    clients = PortRange.parse(str(defaults["localtunnelPorts"]))
+    assert ssh_tunnels is not None and clients is not None
+    return TunnelPorts(int(defaults["sshServerPort"]), ssh_tunnels, clients)
+
+
+def compose_values() -> StackValues:
+    """Catalog inputs as Compose variables (set in .env); the DigitalOcean DNS plugin by default."""
+    return StackValues(
+        domain="${P2PVPS_DOMAIN:?set P2PVPS_DOMAIN in .env}",
+        acme_email="${ACME_EMAIL:?set ACME_EMAIL in .env}",
+        acme_staging="${ACME_STAGING:-false}",
+        hsts_max_age=HSTS_MAX_AGE,
+        tunnels=default_tunnels(),
+        certbot_image="${CERTBOT_IMAGE:-" + services.CERTBOT_IMAGES["digitalocean"] + "}",
+        dns_plugin="${CERTBOT_DNS_PLUGIN:-digitalocean}",
+        dns_credentials=(("DO_TOKEN", Secret("DO_TOKEN", required=False)),),
+    )
+
+
+def _variable(secret: Secret) -> str:
+    if secret.required:
+        return f"${{{secret.name}:?set {secret.name} in .env}}"
+    return f"${{{secret.name}:-}}"
+
+
+def _ports(spec: ServiceSpec) -> list[str]:
+    return [
+        f"{BIND_ADDRESS}:{rule.ports}:{rule.ports}" + ("" if rule.protocol == "tcp" else f"/{rule.protocol}")
+        for rule in spec.ports
+        if rule.exposure is Exposure.PUBLIC
+    ]
+
+
+def _mounts(spec: ServiceSpec) -> list[str]:
+    mounts = [f"{volume.name}:{volume.target}" + (":ro" if volume.read_only else "") for volume in spec.volumes]
+    mounts.append(f"{LOG_DIR}/{spec.name}:{spec.log_path}")
+    mounts += [f"{item.compose_source}:{item.compose_target or item.target}:ro" for item in spec.files]
+    return mounts
+
+
+def _service(spec: ServiceSpec) -> dict[str, Any]:
+    check = spec.healthcheck
+    entry: dict[str, Any] = {}
+    if spec.build:
+        entry["build"] = {"context": f"./{spec.build}"}
+        entry["image"] = f"p2pvps/{spec.name}:local"
+    else:
+        entry["image"] = spec.image
+    entry["container_name"] = spec.container_name
+    entry["hostname"] = spec.name
+    if spec.entrypoint:
+        entry["entrypoint"] = list(spec.entrypoint)
+    if spec.command:
+        entry["command"] = list(spec.command)
+    entry["environment"] = {key: value if isinstance(value, str) else _variable(value) for key, value in spec.env}
+    if ports := _ports(spec):
+        entry["ports"] = ports
+    entry["volumes"] = _mounts(spec)
+    entry["networks"] = {NETWORK_NAME: {"aliases": [spec.name]}}
+    if spec.depends_on:
+        entry["depends_on"] = {name: {"condition": "service_healthy"} for name in spec.depends_on}
+    entry["restart"] = "unless-stopped"
+    entry["healthcheck"] = {
+        "test": ["CMD", *check.test],
+        "interval": f"{check.interval_s}s",
+        "timeout": f"{check.timeout_s}s",
+        "retries": check.retries,
+        "start_period": f"{check.start_period_s}s",
+    }
+    if spec.init:
+        entry["init"] = True
+    entry["logging"] = {"driver": "local", "options": dict(LOG_OPTIONS)}
+    return entry
+
+
+def render_compose(catalog: tuple[ServiceSpec, ...]) -> str:
+    document = {
+        "services": {spec.name: _service(spec) for spec in catalog},
+        "networks": {NETWORK_NAME: {"name": NETWORK_NAME, "driver": "bridge"}},
+        "volumes": {
+            volume.name: {
+                "name": f"p2pvps_{volume.name}",
+                "driver": "local",
+                "driver_opts": {"type": "none", "o": "bind", "device": f"{DATA_DIR}/{volume.name}"},
+            }
+            for volume in services.data_volumes(catalog)
+        },
+    }
+    return HEADER + yaml.safe_dump(document, sort_keys=False, width=1000)
+
+
+def render_env_example(catalog: tuple[ServiceSpec, ...]) -> str:
+    """Every variable the compose file reads, secrets blank, with a line saying what each is."""
+    lines = [
+        HEADER.rstrip(),
+        "# Copy to .env next to docker-compose.yml and fill in. Run ./prepare-host.sh once first.",
+        "P2PVPS_DOMAIN=p2pvps.localhost",
+        "ACME_EMAIL=admin@example.com",
+        "ACME_STAGING=true",
+        "# Where state and logs live on this machine (absolute paths).",
+        "P2PVPS_DATA_DIR=/srv/p2pvps",
+        "P2PVPS_LOG_DIR=/home/p2pvps/.p2pvps/logs",
+        "# 127.0.0.1 for a local sandbox.",
+        "P2PVPS_BIND_ADDRESS=0.0.0.0",
+        "# Secrets: long random letters and digits; OB_API_PASSWORD_SHA256 is the hex SHA-256 of",
+        '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum).',
+    ]
+    lines += [f"{secret.name}=" for secret in services.secrets(catalog)]
+    return "\n".join(lines) + "\n"
+
+
+def generated_files() -> dict[Path, str]:
+    """Every file this module writes under compose/, by path relative to compose/."""
+    catalog = services.build_catalog(compose_values())
+    dirs = HostDirs(data_dir="${P2PVPS_DATA_DIR:?}", log_root="${P2PVPS_LOG_DIR:?}")
+    return {
+        Path("docker-compose.yml"): render_compose(catalog),
+        Path(".env.example"): render_env_example(catalog),
+        Path("prepare-host.sh"): "#!/bin/sh\n"
+        + HEADER
+        + "# Creates the data and log directories with the owners the containers need; run as root.\n"
+        + prepare_script(catalog, dirs, use_sudo=False),
+        NGINX_TEMPLATE: render_site_config(NginxParams(domain="${P2PVPS_DOMAIN}")),
+    }
+
+
+def write_generated_files() -> None:
+    for relative, text in generated_files().items():
+        path = COMPOSE_DIR / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if path.suffix == ".sh":
+            path.chmod(0o755)
+
+
+if __name__ == "__main__":
+    write_generated_files()

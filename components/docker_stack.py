@@ -1,0 +1,210 @@
+"""The container stack as typed pulumi_docker resources, rendered from the service catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from components.build_context import image_tag
+from components.catalog import DataVolume, Exposure, ServiceSpec, data_volumes
+from components.host_dirs import prepare_script
+from components.hosts.base import HostHandle
+
+NETWORK_NAME = "p2pvps"
+LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
+HEALTHY_TIMEOUT_S = 300
+
+
+def _seconds(value: int) -> str:
+    return f"{value}s"
+
+
+def environment(spec: ServiceSpec, secrets: Mapping[str, pulumi.Output[str]]) -> list[pulumi.Input[str]]:
+    """`NAME=value` entries; secret values stay secret Outputs, so Pulumi encrypts the whole list."""
+    entries: list[pulumi.Input[str]] = []
+    for key, value in spec.env:
+        if isinstance(value, str):
+            entries.append(f"{key}={value}")
+        else:
+            entries.append(pulumi.Output.concat(key, "=", secrets[value.name]))
+    return entries
+
+
+def published_ports(spec: ServiceSpec, addresses: tuple[str, ...]) -> list[docker.ContainerPortArgs]:
+    """Only public ports are published (on each host address); internal ones stay on the stack network."""
+    return [
+        docker.ContainerPortArgs(internal=port, external=port, ip=address, protocol=rule.protocol)
+        for rule in spec.ports
+        if rule.exposure is Exposure.PUBLIC
+        for port in rule.ports.ports()
+        for address in addresses
+    ]
+
+
+def healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs:
+    check = spec.healthcheck
+    return docker.ContainerHealthcheckArgs(
+        tests=["CMD", *check.test],
+        interval=_seconds(check.interval_s),
+        timeout=_seconds(check.timeout_s),
+        retries=check.retries,
+        start_period=_seconds(check.start_period_s),
+    )
+
+
+class Service(pulumi.ComponentResource):
+    """One catalog entry: its image (a pinned pull, or built on the host from compose/<name>) and its container."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        *,
+        network: docker.Network,
+        volumes: Mapping[str, docker.Volume],
+        host: HostHandle,
+        secrets: Mapping[str, pulumi.Output[str]],
+        depends_on: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        super().__init__("p2pvps:index:Service", spec.name, None, opts)
+        lifecycle = pulumi.ResourceOptions(parent=self, replacement_trigger=host.generation, deleted_with=host.machine)
+        self.image_ref = self._image(spec, lifecycle)
+        self.container = docker.Container(
+            f"{spec.name}-container",
+            name=spec.container_name,
+            image=self.image_ref,
+            hostname=spec.name,
+            command=list(spec.command) or None,
+            entrypoints=list(spec.entrypoint) or None,
+            envs=environment(spec, secrets),
+            ports=published_ports(spec, host.publish_addresses),
+            mounts=[
+                *(self._volume_mount(volume, volumes) for volume in spec.volumes),
+                docker.ContainerMountArgs(type="bind", source=host.dirs.logs(spec.name), target=spec.log_path),
+            ],
+            network_mode=network.name,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[spec.name])],
+            uploads=[
+                docker.ContainerUploadArgs(file=item.target, content=item.content, executable=item.executable)
+                for item in spec.files
+            ],
+            restart="unless-stopped",
+            healthcheck=healthcheck(spec),
+            wait=True,
+            wait_timeout=HEALTHY_TIMEOUT_S,
+            init=spec.init,
+            log_driver="local",
+            log_opts=LOG_OPTIONS,
+            privileged=False,
+            opts=pulumi.ResourceOptions.merge(
+                lifecycle, pulumi.ResourceOptions(depends_on=depends_on, delete_before_replace=True)
+            ),
+        )
+        self.register_outputs({"container": self.container.name, "image": self.image_ref})
+
+    def _image(self, spec: ServiceSpec, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        if spec.build_dir is not None:
+            built = docker.Image(
+                f"{spec.name}-image",
+                image_name=image_tag(spec.name, spec.build_dir),
+                build=docker.DockerBuildArgs(
+                    context=f"compose/{spec.build}", dockerfile=f"compose/{spec.build}/Dockerfile"
+                ),
+                skip_push=True,
+                opts=opts,
+            )
+            return built.image_name
+        assert spec.image is not None
+        pulled = docker.RemoteImage(f"{spec.name}-image", name=spec.image, keep_locally=True, opts=opts)
+        return pulled.image_id
+
+    @staticmethod
+    def _volume_mount(volume: DataVolume, volumes: Mapping[str, docker.Volume]) -> docker.ContainerMountArgs:
+        return docker.ContainerMountArgs(
+            type="volume", source=volumes[volume.name].name, target=volume.target, read_only=volume.read_only
+        )
+
+
+class ContainerStack(pulumi.ComponentResource):
+    """The P2P VPS containers on one host's Docker.
+
+    Creates: the Docker provider (over SSH with the pinned host key, after the readiness gate, for
+    servers; the local daemon for the local cloud); the command that prepares data and log
+    directories; the stack's bridge network; a volume per data directory, bound to the data
+    volume; and one Service (image + container) per catalog entry.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        catalog: tuple[ServiceSpec, ...],
+        host: HostHandle,
+        secrets: Mapping[str, pulumi.Output[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("p2pvps:index:ContainerStack", name, None, opts)
+        lifecycle = pulumi.ResourceOptions(parent=self, replacement_trigger=host.generation, deleted_with=host.machine)
+        self.docker_provider = self._docker_provider(name, host)
+        prepare = self._prepare_dirs(name, catalog, host, lifecycle)
+        on_host = pulumi.ResourceOptions.merge(lifecycle, pulumi.ResourceOptions(provider=self.docker_provider))
+        network = docker.Network(f"{name}-network", name=NETWORK_NAME, driver="bridge", opts=on_host)
+        volumes = {
+            volume.name: docker.Volume(
+                f"{name}-volume-{volume.name}",
+                name=f"p2pvps_{volume.name}",
+                driver="local",
+                driver_opts={"type": "none", "o": "bind", "device": host.dirs.data(volume.name)},
+                opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[prepare])),
+            )
+            for volume in data_volumes(catalog)
+        }
+        self.services: dict[str, Service] = {}
+        for spec in catalog:
+            waits_for: list[pulumi.Resource] = [prepare]
+            waits_for += [self.services[other].container for other in spec.depends_on]
+            if spec.needs_dns and host.dns is not None:
+                waits_for.append(host.dns)
+            self.services[spec.name] = Service(
+                spec,
+                network=network,
+                volumes=volumes,
+                host=host,
+                secrets=secrets,
+                depends_on=waits_for,
+                opts=pulumi.ResourceOptions(parent=self, providers=[self.docker_provider]),
+            )
+        self.register_outputs({"containers": [service.container.name for service in self.services.values()]})
+
+    def _docker_provider(self, name: str, host: HostHandle) -> docker.Provider:
+        child = pulumi.ResourceOptions(parent=self)
+        if host.ssh is None:
+            return docker.Provider(f"{name}-docker", opts=child)
+        return docker.Provider(
+            f"{name}-docker",
+            host=host.ssh.docker_host(),
+            ssh_opts=host.ssh.ssh_options(),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[host.ready] if host.ready else [])
+            ),
+        )
+
+    @staticmethod
+    def _prepare_dirs(
+        name: str, catalog: tuple[ServiceSpec, ...], host: HostHandle, opts: pulumi.ResourceOptions
+    ) -> pulumi.Resource:
+        resource_name = f"{name}-prepare-dirs"
+        if host.ssh is None:
+            return command.local.Command(
+                resource_name, create=prepare_script(catalog, host.dirs, use_sudo=False), opts=opts
+            )
+        return command.remote.Command(
+            resource_name,
+            connection=host.ssh.connection(),
+            create=prepare_script(catalog, host.dirs, use_sudo=True),
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(depends_on=[host.ready] if host.ready else [])
+            ),
+        )

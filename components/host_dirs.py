@@ -1,0 +1,55 @@
+"""The script that prepares the host directories the containers mount: data and log directories."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.catalog import ServiceSpec, data_volumes
+
+_FUNCTIONS = """\
+set -eu
+as_root() {
+  if [ "$use_sudo" = yes ]; then sudo -n "$@"; else "$@"; fi
+}
+# ensure_dir UID MODE PATH: PATH owned by UID; where ownership cannot be given (a rootless
+# local run), the directory is made world-writable with the sticky bit instead.
+ensure_dir() {
+  if ! as_root install -d -m "$2" -o "$1" -g "$1" "$3" 2>/dev/null; then
+    mkdir -p "$3"
+    chmod 1777 "$3"
+  fi
+}
+"""
+
+
+@dataclass(frozen=True)
+class HostDirs:
+    """Where state and logs live on the host."""
+
+    data_dir: str
+    log_root: str
+
+    def data(self, volume: str) -> str:
+        return f"{self.data_dir}/{volume}"
+
+    def logs(self, service: str) -> str:
+        return f"{self.log_root}/{service}"
+
+
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./${}:?-]+$")
+
+
+def _quoted(path: str) -> str:
+    """Double-quoted, so `${VARIABLE}` in the compose variant still expands; anything else unusual is refused."""
+    if not _SAFE_PATH.match(path):
+        raise ValueError(f"unsupported characters in host path {path!r}")
+    return f'"{path}"'
+
+
+def prepare_script(catalog: tuple[ServiceSpec, ...], dirs: HostDirs, *, use_sudo: bool) -> str:
+    """Idempotent shell: every data and log directory, owned by the user its container runs as."""
+    lines = [f"use_sudo={'yes' if use_sudo else 'no'}", _FUNCTIONS.rstrip()]
+    lines += [f"ensure_dir {v.owner_uid} {v.mode} {_quoted(dirs.data(v.name))}" for v in data_volumes(catalog)]
+    lines += [f"ensure_dir {s.log_owner_uid} 0755 {_quoted(dirs.logs(s.name))}" for s in catalog]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,95 @@
+"""Renders the Nginx site configuration: the only public web entry of the stack.
+
+Everything that differs between production, the compose template and the live tests is an
+explicit parameter (listen ports and address, upstream addresses, certificate paths), so the
+tests run exactly the text production runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+
+import jinja2
+
+from components import dns
+
+# Mozilla SSL configuration generator, "intermediate" profile (guideline 5.7).
+MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "DHE-RSA-AES128-GCM-SHA256",
+        "DHE-RSA-AES256-GCM-SHA384",
+        "DHE-RSA-CHACHA20-POLY1305",
+    )
+)
+MOZILLA_INTERMEDIATE_CURVES = "X25519:prime256v1:secp384r1"
+HSTS_MAX_AGE = 63072000
+# With staging (untrusted) certificates a long HSTS policy would lock browsers out of the site.
+HSTS_MAX_AGE_STAGING = 300
+
+
+@dataclass(frozen=True)
+class TlsPaths:
+    certificate: str
+    key: str
+
+    @classmethod
+    def under(cls, directory: str) -> TlsPaths:
+        """Let's Encrypt's layout: fullchain.pem and privkey.pem in one directory."""
+        return cls(f"{directory}/fullchain.pem", f"{directory}/privkey.pem")
+
+
+SITE_CERT_NAME = "site"
+LOCALTUNNEL_CERT_NAME = "lt"
+TLS_DIR = "/etc/nginx/tls"
+
+
+@dataclass(frozen=True)
+class NginxParams:
+    """What the rendered configuration depends on."""
+
+    domain: str
+    http_port: int = 80
+    https_port: int = 443
+    listen_address: str | None = None
+    public_https_port: int = 443
+    cms_upstream: str = "connextcms:3000"
+    localtunnel_upstream: str = "localtunnel:3002"
+    site_tls: TlsPaths = field(default_factory=lambda: TlsPaths.under(f"{TLS_DIR}/{SITE_CERT_NAME}"))
+    localtunnel_tls: TlsPaths = field(default_factory=lambda: TlsPaths.under(f"{TLS_DIR}/{LOCALTUNNEL_CERT_NAME}"))
+    acme_webroot: str = "/var/www/acme"
+    resolver: str | None = "127.0.0.11"
+    client_max_body_size: str = "50m"
+    hsts_max_age: int = HSTS_MAX_AGE
+
+    def listen(self, port: int) -> str:
+        return f"{self.listen_address}:{port}" if self.listen_address else str(port)
+
+    @property
+    def redirect_port_suffix(self) -> str:
+        return "" if self.public_https_port == 443 else f":{self.public_https_port}"
+
+
+def _template() -> jinja2.Template:
+    source = resources.files("components").joinpath("templates/nginx-site.conf.j2").read_text()
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
+    )
+    return environment.from_string(source)
+
+
+def render_site_config(params: NginxParams) -> str:
+    """The `conf.d` file: HTTP (ACME + redirect), the site over HTTPS, LocalTunnel subdomains over HTTPS."""
+    return _template().render(
+        p=params,
+        site_names=" ".join(dns.site_hostnames(params.domain)),
+        localtunnel_names=" ".join(dns.localtunnel_hostnames(params.domain)),
+        ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
+        curves=MOZILLA_INTERMEDIATE_CURVES,
+    )

@@ -1,0 +1,274 @@
+"""The container stack as `pulumi up` would register it, on the dev server and on local Docker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.build_context import context_digest
+from components.catalog import COMPOSE_DIR, build_catalog, stack_values
+from harness import (
+    DROPLET_ID,
+    HOST_PUBLIC_KEY,
+    RESERVED_IPV4,
+    SECRET_SIG,
+    SENTINEL,
+    SIG_KEY,
+    Evaluation,
+    Registration,
+    evaluate,
+    settings_for,
+)
+
+CONTAINER = "docker:index/container:Container"
+PROVIDER = "pulumi:providers:docker"
+DEV_SERVICES = {
+    "nginx",
+    "certbot",
+    "mongodb",
+    "connextcms",
+    "openbazaar",
+    "listing-manager",
+    "ssh-server",
+    "localtunnel",
+}
+
+
+@pytest.fixture(scope="module")
+def dev() -> Evaluation:
+    return evaluate("dev")
+
+
+@pytest.fixture(scope="module")
+def local() -> Evaluation:
+    return evaluate("local")
+
+
+def containers(evaluation: Evaluation) -> dict[str, Registration]:
+    return {r.plain("hostname"): r for r in evaluation.of_type(CONTAINER)}
+
+
+def published(container: Registration) -> set[tuple[str, int]]:
+    return {(port["ip"], port["external"]) for port in container.plain().get("ports", [])}
+
+
+def env(container: Registration) -> dict[str, str]:
+    return dict(entry.split("=", 1) for entry in container.plain("envs"))
+
+
+def plaintext_leaks(value: Any, path: str = "") -> list[str]:
+    """Paths of every string holding a sentinel outside a secret wrapper."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return []
+        return [leak for key, item in value.items() for leak in plaintext_leaks(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [leak for index, item in enumerate(value) for leak in plaintext_leaks(item, f"{path}[{index}]")]
+    return [path] if isinstance(value, str) and SENTINEL in value else []
+
+
+def test_every_service_is_a_container(dev: Evaluation) -> None:
+    assert set(containers(dev)) == DEV_SERVICES
+    assert {c.plain("name") for c in containers(dev).values()} == {f"p2pvps-{name}" for name in DEV_SERVICES}
+
+
+def test_each_container_writes_its_log_under_the_admins_p2pvps_logs(dev: Evaluation) -> None:
+    for name, container in containers(dev).items():
+        binds = [m for m in container.plain("mounts") if m["type"] == "bind"]
+        assert [m["source"] for m in binds] == [f"/home/p2pvps/.p2pvps/logs/{name}"], name
+
+
+def test_only_public_ports_are_published(dev: Evaluation) -> None:
+    by_name = containers(dev)
+    assert published(by_name["nginx"]) == {("0.0.0.0", 80), ("0.0.0.0", 443)}
+    assert published(by_name["mongodb"]) == set()
+    assert published(by_name["connextcms"]) == set()
+    assert published(by_name["listing-manager"]) == set()
+    assert published(by_name["openbazaar"]) == {("0.0.0.0", 4001)}
+    ssh_ports = {port for _, port in published(by_name["ssh-server"])}
+    assert ssh_ports == {6100, *range(6101, 6201)}
+    lt_ports = {port for _, port in published(by_name["localtunnel"])}
+    assert lt_ports == set(range(40000, 40100))
+    everything = {port for c in by_name.values() for _, port in published(c)}
+    assert not everything & {27017, 3500, 4002, 3000, 3002, 3434, 9228, 9229, 2375, 2376}
+
+
+def test_published_ports_are_exactly_the_firewall_rules(dev: Evaluation) -> None:
+    opened: set[int] = set()
+    for rule in dev.one("digitalocean:index/firewall:Firewall").plain("inboundRules"):
+        if rule.get("portRange") and rule["portRange"] != "22":
+            first, _, last = rule["portRange"].partition("-")
+            opened |= set(range(int(first), int(last or first) + 1))
+    assert opened == {port for c in containers(dev).values() for _, port in published(c)}
+
+
+def test_containers_run_unprivileged_with_restart_health_and_rotated_logs(dev: Evaluation) -> None:
+    for name, container in containers(dev).items():
+        inputs = container.plain()
+        assert inputs["restart"] == "unless-stopped", name
+        assert inputs["healthcheck"]["tests"][0] == "CMD", name
+        assert inputs["wait"] is True, name
+        assert inputs["logDriver"] == "local", name
+        assert inputs["logOpts"] == {"max-file": "5", "max-size": "10m"}, name
+        assert inputs["privileged"] is False, name
+        assert inputs["networkMode"] == "p2pvps", name
+        assert container.delete_before_replace, name
+
+
+def test_docker_provider_goes_over_ssh_with_the_pinned_host_key_after_the_gate(dev: Evaluation) -> None:
+    provider = dev.one(PROVIDER)
+    assert provider.plain("host") == f"ssh://p2pvps@{RESERVED_IPV4}"
+    options = provider.plain("sshOpts")
+    assert "StrictHostKeyChecking=yes" in options
+    assert f"KnownHostsCommand=/bin/echo %H {HOST_PUBLIC_KEY}" in options
+    assert "StrictHostKeyChecking=no" not in options
+    assert dev.named("p2pvps-host-ready").urn in provider.dependencies
+    assert not plaintext_leaks(provider.inputs) and SENTINEL not in str(provider.inputs)
+
+
+def test_every_docker_resource_uses_the_stack_provider(dev: Evaluation) -> None:
+    provider = dev.one(PROVIDER)
+    for registration in dev.resources:
+        if registration.type.startswith("docker:"):
+            assert registration.provider.startswith(provider.urn), registration.name
+
+
+def test_docker_resources_follow_the_droplet(dev: Evaluation) -> None:
+    """A replaced droplet has no containers: everything on it is replaced with it, and not deleted twice."""
+    droplet = dev.one("digitalocean:index/droplet:Droplet")
+    for registration in dev.resources:
+        if registration.type.startswith("docker:"):
+            assert registration.replacement_trigger == DROPLET_ID, registration.name
+            assert registration.deleted_with == droplet.urn, registration.name
+
+
+def test_nginx_and_certbot_wait_for_dns_others_do_not(dev: Evaluation) -> None:
+    records = {r.urn for r in dev.of_type("digitalocean:index/dnsRecord:DnsRecord")}
+    for name, container in containers(dev).items():
+        waits = records <= set(container.dependencies)
+        assert waits == (name in {"nginx", "certbot"}), name
+        assert waits or not records & set(container.dependencies), name
+
+
+def test_only_real_dependencies_order_the_containers(dev: Evaluation) -> None:
+    by_name = containers(dev)
+    urns = {container.urn: name for name, container in by_name.items()}
+    waits = {name: {urns[d] for d in container.dependencies if d in urns} for name, container in by_name.items()}
+    assert waits == {
+        "nginx": set(),
+        "certbot": set(),
+        "mongodb": set(),
+        "connextcms": {"mongodb"},
+        "openbazaar": set(),
+        "listing-manager": {"connextcms", "openbazaar"},
+        "ssh-server": set(),
+        "localtunnel": set(),
+    }
+
+
+def test_no_secret_appears_in_plaintext_in_any_input(dev: Evaluation, local: Evaluation) -> None:
+    for evaluation in (dev, local):
+        for registration in evaluation.resources:
+            assert plaintext_leaks(registration.inputs) == [], registration.name
+
+
+def test_secrets_reach_the_containers_that_need_them(dev: Evaluation) -> None:
+    by_name = containers(dev)
+    assert env(by_name["mongodb"])["MONGO_INITDB_ROOT_PASSWORD"].startswith(SENTINEL)
+    assert env(by_name["connextcms"])["MONGO_PASSWORD"] == env(by_name["mongodb"])["MONGO_APP_PASSWORD"]
+    assert env(by_name["certbot"])["DO_TOKEN"] == f"{SENTINEL}dnsToken"
+    ob_password = env(by_name["connextcms"])["OB_PASSWORD"]
+    assert env(by_name["listing-manager"])["OB_PASSWORD"] == ob_password
+    assert len(env(by_name["openbazaar"])["OB_API_PASSWORD_SHA256"]) == 64
+    assert ob_password not in str(by_name["openbazaar"].plain())
+
+
+def test_mongodb_requires_authentication(dev: Evaluation) -> None:
+    mongodb = containers(dev)["mongodb"]
+    assert "--auth" in mongodb.plain("command")
+    uploads = {upload["file"] for upload in mongodb.plain("uploads")}
+    assert "/docker-entrypoint-initdb.d/10-create-app-user.sh" in uploads
+
+
+def test_pulled_images_are_pinned(dev: Evaluation) -> None:
+    for image in dev.of_type("docker:index/remoteImage:RemoteImage"):
+        name = image.plain("name")
+        repository, _, tag = name.rpartition(":")
+        assert repository and tag and tag != "latest" and any(ch.isdigit() for ch in tag), name
+        assert image.plain("keepLocally") is True
+
+
+def test_built_images_are_tagged_by_their_context_digest(dev: Evaluation) -> None:
+    images = {r.plain("imageName").split(":")[0]: r for r in dev.of_type("docker:index/image:Image")}
+    assert set(images) == {
+        f"p2pvps/{n}" for n in ("nginx", "connextcms", "openbazaar", "listing-manager", "ssh-server", "localtunnel")
+    }
+    for repository, image in images.items():
+        service = repository.split("/")[1]
+        assert image.plain("imageName") == f"{repository}:{context_digest(COMPOSE_DIR / service)[:12]}"
+        assert image.plain("build")["context"] == f"compose/{service}", (
+            "relative, so every machine computes the same input"
+        )
+        assert image.plain("skipPush") is True
+
+
+def test_changing_a_build_context_changes_only_that_image_tag(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    before = context_digest(context)
+    (context / "Dockerfile").write_text("FROM scratch\nLABEL changed=yes\n")
+    assert context_digest(context) != before
+
+
+def test_data_volumes_bind_the_data_volume_directories(dev: Evaluation) -> None:
+    volumes = {r.plain("name"): r.plain("driverOpts") for r in dev.of_type("docker:index/volume:Volume")}
+    assert volumes == {
+        f"p2pvps_{name}": {"type": "none", "o": "bind", "device": f"/srv/p2pvps/{name}"}
+        for name in ("acme-webroot", "connextcms", "letsencrypt", "mongodb", "openbazaar", "ssh-server")
+    }
+
+
+def test_directories_are_prepared_on_the_host_after_the_gate(dev: Evaluation) -> None:
+    prepare = dev.named("p2pvps-stack-prepare-dirs")
+    script = prepare.plain("create")
+    assert 'ensure_dir 999 0750 "/srv/p2pvps/mongodb"' in script
+    assert 'ensure_dir 999 0755 "/home/p2pvps/.p2pvps/logs/mongodb"' in script
+    assert dev.named("p2pvps-host-ready").urn in prepare.dependencies
+    for volume in dev.of_type("docker:index/volume:Volume"):
+        assert prepare.urn in volume.dependencies
+
+
+def test_local_stack_runs_on_local_docker_without_cloud_resources(local: Evaluation) -> None:
+    assert not [r for r in local.resources if r.type.startswith(("digitalocean:", "aws:", "vultr:"))]
+    assert "host" not in local.one(PROVIDER).plain()
+    assert set(containers(local)) == DEV_SERVICES - {"certbot"}
+    for container in containers(local).values():
+        assert {address for address, _ in published(container)} <= {"127.0.0.1"}
+    prepare = local.one("command:local:Command").plain("create")
+    assert "/.p2pvps/data/mongodb" in prepare and "use_sudo=no" in prepare
+
+
+def test_local_nginx_serves_localhost_names(local: Evaluation) -> None:
+    nginx = containers(local)["nginx"]
+    assert "p2pvps.localhost www.p2pvps.localhost" in nginx.plain("uploads")[0]["content"]
+    assert env(nginx)["P2PVPS_TLS_NAMES"].startswith("site=p2pvps.localhost,www.p2pvps.localhost")
+
+
+def test_staging_certificates_get_a_short_hsts_policy() -> None:
+    def hsts(stack: str) -> str:
+        nginx = containers(evaluate(stack))["nginx"]
+        config = nginx.plain("uploads")[0]["content"]
+        return next(line.strip() for line in config.splitlines() if "Strict-Transport-Security" in line)
+
+    assert 'max-age=300"' in hsts("dev")
+    assert 'max-age=63072000"' in hsts("ams3")
+
+
+def test_catalog_lists_dependencies_before_dependents() -> None:
+    seen: set[str] = set()
+    for service in build_catalog(stack_values(settings_for("dev"))):
+        assert set(service.depends_on) <= seen, service.name
+        seen.add(service.name)

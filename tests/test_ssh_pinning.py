@@ -1,0 +1,94 @@
+"""The Docker provider's SSH options, as the program renders them, against a real sshd on loopback:
+they accept the server's pinned host key and nothing else, with no known_hosts file anywhere."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import MockCloud, evaluate
+from tools import require, run
+
+
+@dataclass(frozen=True)
+class Sshd:
+    port: int
+    client_key: Path
+    host_public_key: str
+
+
+def keypair(path: Path) -> str:
+    subprocess.run([require("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return " ".join(path.with_suffix(".pub").read_text().split()[:2])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[Sshd]:
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+    host_public = keypair(tmp_path / "host_ed25519")
+    client_public = keypair(tmp_path / "client_ed25519")
+    (tmp_path / "authorized_keys").write_text(client_public + "\n")
+    port = free_port()
+    config = tmp_path / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {tmp_path}/host_ed25519\n"
+        f"AuthorizedKeysFile {tmp_path}/authorized_keys\nPidFile {tmp_path}/sshd.pid\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nUsePAM no\n"
+    )
+    process = subprocess.Popen([require("sshd"), "-D", "-f", str(config), "-E", str(tmp_path / "sshd.log")])
+    try:
+        for _ in range(50):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            subprocess.run(["sleep", "0.1"], check=True)
+        yield Sshd(port, tmp_path / "client_ed25519", host_public)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def provider_ssh_options(host_public_key: str) -> list[str]:
+    provider = evaluate("dev", cloud=MockCloud(host_public_key=host_public_key)).one("pulumi:providers:docker")
+    return json.loads(provider.plain("sshOpts"))
+
+
+def ssh_with(options: list[str], server: Sshd) -> subprocess.CompletedProcess[str]:
+    return run(
+        [
+            require("ssh"),
+            *options,
+            "-i",
+            str(server.client_key),
+            "-p",
+            str(server.port),
+            "root@127.0.0.1",
+            "echo",
+            "pinned",
+        ]
+    )
+
+
+def test_provider_options_accept_the_pinned_host_key(sshd: Sshd) -> None:
+    result = ssh_with(provider_ssh_options(sshd.host_public_key), sshd)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pinned"
+
+
+def test_provider_options_refuse_any_other_host_key(sshd: Sshd, tmp_path: Path) -> None:
+    other = keypair(tmp_path / "other_ed25519")
+    result = ssh_with(provider_ssh_options(other), sshd)
+    assert result.returncode == 255
+    assert "Host key verification failed" in result.stderr

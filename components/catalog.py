@@ -25,13 +25,16 @@ from components.settings import Settings, TunnelPorts
 
 COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
 LOG_DIR_IN_CONTAINER = "/var/log/p2pvps"
+# The non-root user the project's images run as (the node images' "node" user).
 NODE_UID = 1000
 MONGO_UID = 999
 
 MONGO_IMAGE = "mongo:4.4.29"
+CERTBOT_VERSION = "v4.0.0"
 CERTBOT_IMAGES = {
-    "digitalocean": "certbot/dns-digitalocean:v4.0.0",
-    "route53": "certbot/dns-route53:v4.0.0",
+    "digitalocean": f"certbot/dns-digitalocean:{CERTBOT_VERSION}",
+    "route53": f"certbot/dns-route53:{CERTBOT_VERSION}",
+    "vultr": f"certbot/certbot:{CERTBOT_VERSION}",
 }
 OPENBAZAAR_API_USER = "p2pvps"
 MONGO_APP_DB = "connextcms"
@@ -151,8 +154,15 @@ class StackValues:
         return self.certbot_image is not None
 
 
-DNS_PLUGINS = {"digitalocean": "digitalocean"}
-DNS_CREDENTIALS = {"digitalocean": (("DO_TOKEN", Secret("DO_TOKEN")),)}
+DNS_PLUGINS = {"digitalocean": "digitalocean", "aws": "route53", "vultr": "vultr"}
+DNS_CREDENTIALS = {
+    "digitalocean": (("DO_TOKEN", Secret("DO_TOKEN")),),
+    "route53": (
+        ("AWS_ACCESS_KEY_ID", Secret("AWS_ACCESS_KEY_ID")),
+        ("AWS_SECRET_ACCESS_KEY", Secret("AWS_SECRET_ACCESS_KEY")),
+    ),
+    "vultr": (("VULTR_API_KEY", Secret("VULTR_API_KEY")),),
+}
 
 
 def stack_values(settings: Settings) -> StackValues:
@@ -243,7 +253,10 @@ def _certbot(values: StackValues) -> ServiceSpec:
             ("DNS_PLUGIN", values.dns_plugin),
             *values.dns_credentials,
         ),
-        files=(_static_file("certbot/certbot-loop.sh", "/opt/p2pvps/certbot-loop.sh"),),
+        files=(
+            _static_file("certbot/certbot-loop.sh", "/opt/p2pvps/certbot-loop.sh"),
+            _static_file("certbot/vultr-dns-hook.py", "/opt/p2pvps/vultr-dns-hook.py", executable=True),
+        ),
         needs_dns=True,
     )
 
@@ -305,7 +318,10 @@ def _connextcms(values: StackValues) -> ServiceSpec:
             ("MONGO_USER", MONGO_APP_USER),
             ("MONGO_PASSWORD", Secret("MONGO_APP_PASSWORD")),
             ("COOKIE_SECRET", Secret("CMS_COOKIE_SECRET")),
+            ("CMS_ADMIN_PASSWORD", Secret("CMS_ADMIN_PASSWORD")),
             ("ADMIN_EMAIL", values.acme_email),
+            ("SSH_SERVER_PORT", str(values.tunnels.ssh_server)),
+            ("SSH_TUNNEL_PORTS", str(values.tunnels.ssh_tunnels)),
             *_openbazaar_client_env(),
         ),
         depends_on=("mongodb",),
@@ -322,7 +338,8 @@ def _openbazaar() -> ServiceSpec:
             _port("OpenBazaar swarm", OPENBAZAAR_SWARM_PORT, Exposure.PUBLIC),
             _port("OpenBazaar API", OPENBAZAAR_API_PORT, Exposure.INTERNAL),
         ),
-        volumes=(DataVolume("openbazaar", "/var/lib/openbazaar"),),
+        volumes=(DataVolume("openbazaar", "/var/lib/openbazaar", owner_uid=NODE_UID),),
+        log_owner_uid=NODE_UID,
         env=(
             ("OB_API_USERNAME", OPENBAZAAR_API_USER),
             ("OB_API_PASSWORD_SHA256", Secret("OB_API_PASSWORD_SHA256")),

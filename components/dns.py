@@ -18,3 +18,8 @@ def site_hostnames(domain: str) -> tuple[str, ...]:
 
 def localtunnel_hostnames(domain: str) -> tuple[str, ...]:
     return tuple(fqdn(record, domain) for record in LOCALTUNNEL_RECORDS)
+
+
+def record_slug(record: str) -> str:
+    """A resource-name-safe form of a record name: `apex`, `www`, `lt`, `wildcard-lt`."""
+    return {"@": "apex", "*.lt": "wildcard-lt"}.get(record, record)

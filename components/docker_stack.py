@@ -16,6 +16,9 @@ from components.hosts.base import HostHandle
 NETWORK_NAME = "p2pvps"
 LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
 HEALTHY_TIMEOUT_S = 300
+# A fixed unique-local prefix: with IPv6 published, containers get addresses here and ip6tables
+# forwards to them (there is no userland proxy to bridge IPv6 to IPv4).
+IPV6_SUBNET = "fd70:3270:7673::/64"
 
 
 def _seconds(value: int) -> str:
@@ -150,7 +153,14 @@ class ContainerStack(pulumi.ComponentResource):
         self.docker_provider = self._docker_provider(name, host)
         prepare = self._prepare_dirs(name, catalog, host, lifecycle)
         on_host = pulumi.ResourceOptions.merge(lifecycle, pulumi.ResourceOptions(provider=self.docker_provider))
-        network = docker.Network(f"{name}-network", name=NETWORK_NAME, driver="bridge", opts=on_host)
+        network = docker.Network(
+            f"{name}-network",
+            name=NETWORK_NAME,
+            driver="bridge",
+            ipv6=host.publishes_ipv6,
+            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=IPV6_SUBNET)] if host.publishes_ipv6 else None,
+            opts=on_host,
+        )
         volumes = {
             volume.name: docker.Volume(
                 f"{name}-volume-{volume.name}",

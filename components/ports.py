@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -73,3 +74,11 @@ class PublicPort:
 
 def admin_ssh_port() -> PublicPort:
     return PublicPort("admin SSH", "tcp", PortRange.single(ADMIN_SSH_PORT), Audience.ADMINS)
+
+
+def split_by_family(cidrs: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(IPv4 CIDRs, IPv6 CIDRs), each in the given order."""
+    versions = [ipaddress.ip_network(cidr, strict=False).version for cidr in cidrs]
+    ipv4 = tuple(cidr for cidr, version in zip(cidrs, versions, strict=True) if version == 4)
+    ipv6 = tuple(cidr for cidr, version in zip(cidrs, versions, strict=True) if version == 6)
+    return ipv4, ipv6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_random as random
@@ -10,7 +11,7 @@ import pulumi_random as random
 from components.catalog import Secret
 from components.settings import Settings
 
-GENERATED = ("CMS_COOKIE_SECRET", "MONGO_APP_PASSWORD", "MONGO_ROOT_PASSWORD", "OB_API_PASSWORD")
+GENERATED = ("CMS_ADMIN_PASSWORD", "CMS_COOKIE_SECRET", "MONGO_APP_PASSWORD", "MONGO_ROOT_PASSWORD", "OB_API_PASSWORD")
 PASSWORD_LENGTH = 32
 
 
@@ -19,12 +20,17 @@ def _sha256_hex(value: str) -> str:
 
 
 def stack_secrets(
-    name: str, settings: Settings, needed: tuple[Secret, ...], parent: pulumi.Resource
+    name: str,
+    settings: Settings,
+    needed: tuple[Secret, ...],
+    dns_credentials: Mapping[str, pulumi.Output[str]],
+    parent: pulumi.Resource,
 ) -> dict[str, pulumi.Output[str]]:
     """A secret Output for every secret the catalog needs.
 
     Generated values are alphanumeric (32 characters, about 190 bits), so they need no quoting in
-    URIs, shell or JavaScript. OpenBazaar only ever sees the SHA-256 of its API password.
+    URIs, shell or JavaScript. OpenBazaar only ever sees the SHA-256 of its API password. The
+    host backend supplies the DNS credentials certbot uses for its cloud.
     """
     wanted = {secret.name for secret in needed}
     values: dict[str, pulumi.Output[str]] = {}
@@ -39,8 +45,7 @@ def stack_secrets(
             values[secret_name] = pulumi.Output.secret(password.result)
     if "OB_API_PASSWORD" in values:
         values["OB_API_PASSWORD_SHA256"] = values["OB_API_PASSWORD"].apply(_sha256_hex)
-    if settings.secrets.dns_token is not None:
-        values["DO_TOKEN"] = pulumi.Output.secret(settings.secrets.dns_token)
+    values.update(dns_credentials)
     values["TUNNEL_PASSWORD"] = pulumi.Output.secret(settings.secrets.ssh_tunnel_password or "")
     missing = sorted(wanted - values.keys())
     if missing:

@@ -25,7 +25,9 @@ class P2pVpsServer(pulumi.ComponentResource):
             services.service_names(catalog),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        secrets = stack_secrets(f"{name}-secret", settings, services.secrets(catalog), parent=self)
+        secrets = stack_secrets(
+            f"{name}-secret", settings, services.secrets(catalog), host.dns_credentials, parent=self
+        )
         self.stack = ContainerStack(f"{name}-stack", catalog, host, secrets, opts=pulumi.ResourceOptions(parent=self))
         self.address: pulumi.Output[str] | str = host.ssh.address if host.ssh else "127.0.0.1"
         self.ssh_command: pulumi.Output[str] | None = (

@@ -22,20 +22,59 @@ from components.ports import ADMIN_SSH_PORT, PortRange
 
 NAMESPACE = "p2pvps"
 
-CLOUDS = ("digitalocean", "aws", "vultr", "local")
-IMPLEMENTED_CLOUDS = ("digitalocean", "local")
-REMOTE_CLOUDS = ("digitalocean",)
-# Clouds whose DNS API certbot uses for the *.lt wildcard with a token the user supplies.
-DNS_TOKEN_CLOUDS = ("digitalocean",)
 UBUNTU_VERSIONS = ("24.04", "26.04")
 
-DEFAULT_SIZES = {"digitalocean": "s-1vcpu-2gb"}
-SIZE_PATTERNS = {
-    "digitalocean": (re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$"), "a DigitalOcean size slug such as s-1vcpu-2gb"),
+
+@dataclass(frozen=True)
+class CloudProfile:
+    """What a cloud accepts: the shapes of its region and size names and what it can do."""
+
+    label: str
+    region: re.Pattern[str]
+    region_example: str
+    size: re.Pattern[str]
+    size_example: str
+    default_size: str
+    dns_token_for: str | None
+    supports_ipv6: bool = True
+    refused_size: re.Pattern[str] | None = None
+    refused_size_reason: str = ""
+
+
+_VULTR_PLAN = r"(vc2|vhf|vhp|voc|vcg|vbm)-[a-z0-9-]+"
+CLOUD_PROFILES = {
+    "digitalocean": CloudProfile(
+        label="DigitalOcean",
+        region=re.compile(r"^[a-z]{3}[0-9]$"),
+        region_example="a DigitalOcean region slug such as nyc3, ams3 or fra1",
+        size=re.compile(rf"^(?!{_VULTR_PLAN}$)[a-z][a-z0-9_]*-[a-z0-9-]+$"),
+        size_example="a DigitalOcean size slug such as s-1vcpu-2gb",
+        default_size="s-1vcpu-2gb",
+        dns_token_for="a DigitalOcean API token with domain read/write scope",
+    ),
+    "aws": CloudProfile(
+        label="AWS",
+        region=re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"),
+        region_example="an AWS region such as us-east-1 or eu-central-1",
+        size=re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"),
+        size_example="an EC2 instance type such as t3.small or t4g.small",
+        default_size="t3.small",
+        dns_token_for=None,
+        supports_ipv6=False,
+        refused_size=re.compile(r"^(t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|x1|x1e|h1|f1)\."),
+        refused_size_reason="a Xen-generation instance type; choose a Nitro type such as t3.small (its volumes appear as NVMe)",
+    ),
+    "vultr": CloudProfile(
+        label="Vultr",
+        region=re.compile(r"^[a-z]{3}$"),
+        region_example="a Vultr region id such as ewr, ams or fra",
+        size=re.compile(rf"^{_VULTR_PLAN}$"),
+        size_example="a Vultr plan id such as vc2-1c-2gb",
+        default_size="vc2-1c-2gb",
+        dns_token_for="a Vultr API key (used for DNS records)",
+    ),
 }
-REGION_PATTERNS = {
-    "digitalocean": (re.compile(r"^[a-z]{3}[0-9]$"), "a DigitalOcean region slug such as nyc3, ams3 or fra1"),
-}
+CLOUDS = (*CLOUD_PROFILES, "local")
 
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -105,7 +144,7 @@ class Settings:
     @property
     def is_remote(self) -> bool:
         """A cloud server reached over SSH (not the `local` Docker)."""
-        return self.cloud in REMOTE_CLOUDS
+        return self.cloud in CLOUD_PROFILES
 
     @property
     def resource_prefix(self) -> str:
@@ -262,10 +301,17 @@ def _ssh_keys_error(values: tuple[str, ...]) -> str | None:
     return None
 
 
-def _pattern_error(patterns: Mapping[str, tuple[re.Pattern[str], str]], cloud: str) -> Callable[[str], str | None]:
+def _shape_error(pattern: re.Pattern[str], expected: str, cloud: str) -> Callable[[str], str | None]:
+    return lambda value: None if pattern.match(value) else f"{_quote(value)} is not valid for cloud {cloud}; expected {expected}"
+
+
+def _size_error(profile: CloudProfile, cloud: str) -> Callable[[str], str | None]:
+    shape = _shape_error(profile.size, profile.size_example, cloud)
+
     def error(value: str) -> str | None:
-        pattern, expected = patterns[cloud]
-        return None if pattern.match(value) else f"{_quote(value)} is not valid for cloud {cloud}; expected {expected}"
+        if profile.refused_size is not None and profile.refused_size.match(value):
+            return f"{_quote(value)} is {profile.refused_size_reason}"
+        return shape(value)
 
     return error
 
@@ -279,24 +325,23 @@ def parse_settings(
     secrets = secrets or StackSecrets()
 
     cloud = read.check("cloud", read.text("cloud"), _one_of(CLOUDS, "a supported cloud"))
-    if cloud is not None and cloud not in IMPLEMENTED_CLOUDS:
-        problems.add("cloud", f"{_quote(cloud)} is not implemented yet; use one of {', '.join(IMPLEMENTED_CLOUDS)}")
-        cloud = None
     region = size = ""
     admin_cidrs: tuple[str, ...] | None = ()
     ssh_keys: tuple[str, ...] | None = ()
-    if cloud in REMOTE_CLOUDS:
-        region = read.check("region", read.text("region"), _pattern_error(REGION_PATTERNS, cloud))
-        size = read.text("size", required=False) or DEFAULT_SIZES[cloud]
-        size = read.check("size", size, _pattern_error(SIZE_PATTERNS, cloud))
+    profile = CLOUD_PROFILES.get(cloud or "")
+    if cloud is not None and profile is not None:
+        region = read.check("region", read.text("region"), _shape_error(profile.region, profile.region_example, cloud))
+        size = read.check(
+            "size", read.text("size", required=False) or profile.default_size, _size_error(profile, cloud)
+        )
         admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), _cidrs_error)
         ssh_keys = read.check("sshPublicKeys", read.text_list("sshPublicKeys"), _ssh_keys_error)
-    if cloud in DNS_TOKEN_CLOUDS and secrets.dns_token is None:
-        problems.add(
-            "dnsToken",
-            f"missing; certbot needs a {cloud} API token with DNS write access for the *.lt wildcard certificate: "
-            f"`pulumi config set --secret {NAMESPACE}:dnsToken <token>`",
-        )
+        if profile.dns_token_for and secrets.dns_token is None:
+            problems.add(
+                "dnsToken",
+                f"missing; certbot needs {profile.dns_token_for} for the *.lt wildcard certificate (DNS-01): "
+                f"`pulumi config set --secret {NAMESPACE}:dnsToken <token>`",
+            )
     ubuntu_version = read.check(
         "ubuntuVersion", read.text("ubuntuVersion"), _one_of(UBUNTU_VERSIONS, "a supported Ubuntu LTS release")
     )
@@ -306,6 +351,8 @@ def parse_settings(
     acme_staging = read.boolean("acmeStaging")
     volume_size_gb = read.integer("volumeSizeGb", 1, 16384)
     ipv6 = read.boolean("ipv6")
+    if ipv6 and profile is not None and not profile.supports_ipv6:
+        problems.add("ipv6", f"true is not supported on {cloud} yet; set it to false")
     create_dns_zone = read.boolean("createDnsZone")
 
     tunnels = _tunnel_ports(read, problems)

@@ -1,252 +1,75 @@
-"""Runs the real `__main__.py` under Pulumi's mock runtime and records every registration.
-
-The recording keeps what the engine itself would receive: inputs with their secret wrappers,
-parent, dependencies and resource options. Assertions run after the whole program (and every
-outstanding output) has finished, so no check can be lost inside an `apply`.
-"""
+"""Test helpers over offline.evaluate: the real program under Pulumi's mocks, and parsed settings."""
 
 from __future__ import annotations
 
-import json
 import re
-import runpy
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
-from google.protobuf import json_format
-from pulumi.runtime import mocks, rpc
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.settings import get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from components.settings import Settings, StackSecrets, parse_settings
+from offline.evaluate import (
+    AMI_ID,
+    DROPLET_ID,
+    DROPLET_IPV6,
+    EBS_VOLUME_ID,
+    ELASTIC_IPV4,
+    HOST_PUBLIC_KEY,
+    INSTANCE_ID,
+    LOOKED_UP_ZONE,
+    PROJECT,
+    PROJECT_DIR,
+    RESERVED_IPV4,
+    SECRET_SIG,
+    SENTINEL,
+    SIG_KEY,
+    VULTR_OS_ID,
+    Evaluation,
+    MockCloud,
+    Registration,
+    as_config_string,
+    evaluate,
+    load_yaml,
+    project_defaults,
+    run_program,
+    secret_keys,
+    sentinel_secrets,
+    stack_config,
+    stack_names,
+    unwrap,
+)
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-PROJECT = "p2pvps"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-RESERVED_IPV4 = "203.0.113.10"
-DROPLET_IPV6 = "2001:db8::10"
-DROPLET_ID = "424242"
-HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockHostKeyMockHostKeyMockHostKeyMock mock"
-SENTINEL = "SENTINELSECRET"
-
-
-@dataclass
-class Registration:
-    """One RegisterResource call, as the engine would see it."""
-
-    type: str
-    name: str
-    urn: str
-    id: str
-    inputs: dict[str, Any]
-    parent: str
-    dependencies: list[str]
-    provider: str
-    protect: bool
-    retain_on_delete: bool
-    delete_before_replace: bool
-    ignore_changes: list[str]
-    custom_timeouts: dict[str, str]
-    deleted_with: str
-    replacement_trigger: Any
-    additional_secret_outputs: list[str]
-
-    def plain(self, key: str | None = None) -> Any:
-        """Inputs (or one input) with secret wrappers removed."""
-        value = self.inputs if key is None else self.inputs[key]
-        return unwrap(value)
-
-    def is_secret(self, key: str) -> bool:
-        value = self.inputs.get(key)
-        return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
-
-
-@dataclass
-class Evaluation:
-    """Everything one run of the program registered."""
-
-    resources: list[Registration]
-    outputs: dict[str, dict[str, Any]]
-    exports: dict[str, Any]
-    error: BaseException | None = None
-
-    def of_type(self, type_: str) -> list[Registration]:
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str) -> Registration:
-        found = self.of_type(type_)
-        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
-        return found[0]
-
-    def named(self, name: str) -> Registration:
-        found = [r for r in self.resources if r.name == name]
-        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
-        return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.resources if r.urn == urn)
-
-    def types(self) -> set[str]:
-        return {r.type for r in self.resources}
-
-    def ancestors(self, registration: Registration) -> Iterator[Registration]:
-        parent = registration.parent
-        while parent and not parent.endswith(f"::{PROJECT}-{registration.urn.split('::')[1]}"):
-            try:
-                found = self.by_urn(parent)
-            except StopIteration:
-                return
-            yield found
-            parent = found.parent
-
-
-def unwrap(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return unwrap(value.get("value"))
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
-
-
-def _registration(request: Any, urn: str, id_: str) -> Registration:
-    timeouts = request.customTimeouts
-    return Registration(
-        type=request.type,
-        name=request.name,
-        urn=urn,
-        id=id_,
-        inputs=json_format.MessageToDict(request.object),
-        parent=request.parent,
-        dependencies=list(request.dependencies),
-        provider=request.provider,
-        protect=request.protect,
-        retain_on_delete=request.retainOnDelete,
-        delete_before_replace=request.deleteBeforeReplace,
-        ignore_changes=list(request.ignoreChanges),
-        custom_timeouts={k: getattr(timeouts, k) for k in ("create", "update", "delete") if getattr(timeouts, k)},
-        deleted_with=request.deletedWith,
-        replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
-        if request.HasField("replacement_trigger")
-        else None,
-        additional_secret_outputs=list(request.additionalSecretOutputs),
-    )
-
-
-class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self, mock: mocks.Mocks, registrations: list[Registration], outputs: dict[str, dict[str, Any]]):
-        super().__init__(mock)
-        self._registrations = registrations
-        self._outputs = outputs
-
-    def RegisterResource(self, request: Any) -> Any:
-        """MockMonitor.RegisterResource, plus what the engine also does: outputs named in
-        `additionalSecretOutputs` come back secret."""
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
-            return resource_pb2.RegisterResourceResponse(urn=urn)
-        mocks._ensure_event_loop()
-        args = mocks.MockResourceArgs(
-            typ=request.type,
-            name=request.name,
-            inputs=rpc.deserialize_properties(request.object),
-            provider=request.provider,
-            resource_id=request.importId,
-            custom=request.custom or False,
-        )
-        id_, state = self.mocks.new_resource(args)
-        for key in request.additionalSecretOutputs:
-            if key in state:
-                state[key] = {SIG_KEY: SECRET_SIG, "value": state[key]}
-        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
-        self._registrations.append(_registration(request, urn, id_))
-        return resource_pb2.RegisterResourceResponse(
-            urn=urn, id=id_, object=_sync_await(rpc.serialize_properties(state, {}))
-        )
-
-    def RegisterResourceOutputs(self, request: Any) -> Any:
-        self._outputs[request.urn] = json_format.MessageToDict(request.outputs)
-        return super().RegisterResourceOutputs(request)
-
-
-@dataclass
-class MockCloud(mocks.Mocks):
-    """Plausible provider answers: ids, addresses and generated keys, with secrets set to sentinels."""
-
-    host_public_key: str = HOST_PUBLIC_KEY
-    host_private_key: str = f"{SENTINEL}-host-private-key"
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outputs = dict(args.inputs)
-        resource_id = f"{args.name}-id"
-        if args.typ == "digitalocean:index/droplet:Droplet":
-            resource_id = DROPLET_ID
-            outputs |= {"ipv4Address": "192.0.2.10", "ipv6Address": DROPLET_IPV6 if args.inputs.get("ipv6") else ""}
-        elif args.typ == "digitalocean:index/reservedIp:ReservedIp":
-            outputs |= {"ipAddress": RESERVED_IPV4}
-        elif args.typ == "digitalocean:index/sshKey:SshKey":
-            outputs |= {"fingerprint": f"fp:{args.name}"}
-        elif args.typ == "digitalocean:index/dnsRecord:DnsRecord":
-            outputs |= {"fqdn": f"{args.inputs['name']}.{args.inputs['domain']}"}
-        elif args.typ == "random:index/randomPassword:RandomPassword":
-            outputs |= {"result": f"{SENTINEL}{args.name.replace('-', '')}"}
-        elif args.typ == "docker:index/remoteImage:RemoteImage":
-            outputs |= {"imageId": f"sha256:{args.name}", "repoDigest": f"{args.inputs['name']}@sha256:0"}
-        elif args.typ == "tls:index/privateKey:PrivateKey":
-            outputs |= {"publicKeyOpenssh": self.host_public_key + "\n", "privateKeyOpenssh": self.host_private_key}
-        return resource_id, outputs
-
-    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        self.calls.append((args.token, dict(args.args)))
-        return {}, None
-
-
-def load_yaml(path: Path) -> Any:
-    with path.open() as handle:
-        return yaml.safe_load(handle)
-
-
-def project_defaults() -> dict[str, Any]:
-    """Config defaults declared in Pulumi.yaml, which the Pulumi CLI applies before the program runs."""
-    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
-    return {f"{PROJECT}:{key}": spec["default"] for key, spec in schema.items() if "default" in spec}
-
-
-def secret_keys() -> list[str]:
-    """Config keys Pulumi.yaml declares secret."""
-    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
-    return sorted(key for key, spec in schema.items() if spec.get("secret"))
-
-
-def sentinel_secrets() -> dict[str, str]:
-    """A recognisable value for every secret key, so tests can look for it anywhere it must not be."""
-    return {key: f"{SENTINEL}{key}" for key in secret_keys()}
-
-
-def stack_names() -> list[str]:
-    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """The stack file's values over the project defaults, as the CLI would merge them.
-
-    Encrypted (`secure:`) values cannot be decrypted here; they are left to `secrets`.
-    """
-    values = load_yaml(PROJECT_DIR / f"Pulumi.{stack}.yaml").get("config") or {}
-    plain = {key: value for key, value in values.items() if not (isinstance(value, dict) and "secure" in value)}
-    return project_defaults() | plain
+__all__ = [
+    "AMI_ID",
+    "DROPLET_ID",
+    "DROPLET_IPV6",
+    "EBS_VOLUME_ID",
+    "ELASTIC_IPV4",
+    "HOST_PUBLIC_KEY",
+    "INSTANCE_ID",
+    "LOOKED_UP_ZONE",
+    "PROJECT",
+    "PROJECT_DIR",
+    "RESERVED_IPV4",
+    "SECRET_SIG",
+    "SENTINEL",
+    "SIG_KEY",
+    "VULTR_OS_ID",
+    "Evaluation",
+    "MockCloud",
+    "Registration",
+    "evaluate",
+    "load_yaml",
+    "project_defaults",
+    "raw_config",
+    "run_program",
+    "secret_keys",
+    "sentinel_secrets",
+    "settings_for",
+    "stack_config",
+    "stack_names",
+    "unwrap",
+]
 
 
 def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
@@ -254,7 +77,7 @@ def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
     prefix = f"{PROJECT}:"
     config = {key.removeprefix(prefix): value for key, value in stack_config(stack).items() if key.startswith(prefix)}
     config |= changes
-    return {key: _as_config_string(value) for key, value in config.items() if value is not None}
+    return {key: as_config_string(value) for key, value in config.items() if value is not None}
 
 
 def settings_for(stack: str = "dev", **changes: Any) -> Settings:
@@ -265,64 +88,3 @@ def settings_for(stack: str = "dev", **changes: Any) -> Settings:
 
 def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
-
-
-def _as_config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def evaluate(stack: str = "dev", **options: Any) -> Evaluation:
-    """Run the program for `stack` (see `run_program`) and raise what the program raised."""
-    evaluation = run_program(stack, **options)
-    if evaluation.error is not None:
-        raise evaluation.error
-    return evaluation
-
-
-def run_program(
-    stack: str = "dev",
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    remove: tuple[str, ...] = (),
-    secrets: Mapping[str, str] | None = None,
-    cloud: MockCloud | None = None,
-    before_run: Callable[[], None] | None = None,
-) -> Evaluation:
-    """Run `__main__.py` for `stack` with config changes; a failure is kept in `error` with what was registered."""
-    config = stack_config(stack) | {f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}
-    for key in remove:
-        config.pop(f"{PROJECT}:{key}", None)
-    secrets = sentinel_secrets() if secrets is None else secrets
-    config |= {f"{PROJECT}:{k}": v for k, v in secrets.items()}
-    registrations: list[Registration] = []
-    outputs: dict[str, dict[str, Any]] = {}
-    mock = cloud or MockCloud()
-    runtime_settings.ROOT.set(None)  # a fresh root stack resource, so exports never carry over
-    pulumi.runtime.set_mocks(
-        mock, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(mock, registrations, outputs)
-    )
-    pulumi.runtime.set_all_config(
-        {key: _as_config_string(value) for key, value in config.items()},
-        secret_keys=[f"{PROJECT}:{k}" for k in secrets],
-    )
-    if before_run is not None:
-        before_run()
-    error: BaseException | None = None
-    try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
-    except Exception as exc:  # noqa: BLE001 - handed to the test with what was registered before it
-        error = exc
-    return Evaluation(registrations, outputs, _stack_exports() if error is None else {}, error)
-
-
-def _stack_exports() -> dict[str, Any]:
-    """Values of `pulumi.export`, resolved; secret ones marked with their wrapper."""
-    root = get_root_resource()
-    exports: dict[str, Any] = {}
-    for name, value in (getattr(root, "outputs", None) or {}).items():
-        output = pulumi.Output.from_input(value)
-        resolved = _sync_await(output.future())
-        exports[name] = {SIG_KEY: SECRET_SIG, "value": resolved} if _sync_await(output.is_secret()) else resolved
-    return exports

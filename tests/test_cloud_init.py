@@ -15,12 +15,14 @@ from components.cloud_init import DOCKER_PACKAGES, KNOWN_TOP_LEVEL_KEYS, MOUNT_S
 from harness import HOST_PUBLIC_KEY, PROJECT, Evaluation, evaluate, settings_for, stack_config, stack_names
 from tools import require, run, shellcheck
 
-DROPLET = "digitalocean:index/droplet:Droplet"
+MACHINES = ("digitalocean:index/droplet:Droplet", "aws:ec2/instance:Instance", "vultr:index/instance:Instance")
 CLOUD_STACKS = [s for s in stack_names() if stack_config(s).get(f"{PROJECT}:cloud") != "local"]
 
 
 def user_data(evaluation: Evaluation) -> str:
-    return evaluation.one(DROPLET).plain("userData")
+    """The cloud-init document of the stack's server, whatever the cloud."""
+    (machine,) = [r for r in evaluation.resources if r.type in MACHINES]
+    return machine.plain("userData")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 from components.build_context import context_digest
 from components.catalog import COMPOSE_DIR, build_catalog, stack_values
 from harness import (
-    DROPLET_ID,
     HOST_PUBLIC_KEY,
     RESERVED_IPV4,
     SECRET_SIG,
@@ -20,10 +19,13 @@ from harness import (
     Registration,
     evaluate,
     settings_for,
+    stack_names,
 )
 
 CONTAINER = "docker:index/container:Container"
 PROVIDER = "pulumi:providers:docker"
+MACHINES = ("digitalocean:index/droplet:Droplet", "aws:ec2/instance:Instance", "vultr:index/instance:Instance")
+CLOUD_STACKS = [s for s in stack_names() if s != "local"]
 DEV_SERVICES = {
     "nginx",
     "certbot",
@@ -95,13 +97,46 @@ def test_only_public_ports_are_published(dev: Evaluation) -> None:
     assert not everything & {27017, 3500, 4002, 3000, 3002, 3434, 9228, 9229, 2375, 2376}
 
 
-def test_published_ports_are_exactly_the_firewall_rules(dev: Evaluation) -> None:
+def _span(text: str, separator: str) -> set[int]:
+    first, _, last = text.partition(separator)
+    return set(range(int(first), int(last or first) + 1))
+
+
+def opened_to_the_world(evaluation: Evaluation) -> set[int]:
+    """TCP ports the stack's cloud firewall opens to 0.0.0.0/0, whatever the cloud."""
     opened: set[int] = set()
-    for rule in dev.one("digitalocean:index/firewall:Firewall").plain("inboundRules"):
-        if rule.get("portRange") and rule["portRange"] != "22":
-            first, _, last = rule["portRange"].partition("-")
-            opened |= set(range(int(first), int(last or first) + 1))
-    assert opened == {port for c in containers(dev).values() for _, port in published(c)}
+    for rule in evaluation.of_type("digitalocean:index/firewall:Firewall"):
+        for inbound in rule.plain("inboundRules"):
+            if inbound["protocol"] == "tcp" and "0.0.0.0/0" in inbound["sourceAddresses"]:
+                opened |= _span(inbound["portRange"], "-")
+    for group in evaluation.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        for inbound in group.plain("ingress"):
+            if inbound["protocol"] == "tcp" and "0.0.0.0/0" in inbound.get("cidrBlocks", []):
+                opened |= set(range(int(inbound["fromPort"]), int(inbound["toPort"]) + 1))
+    for rule in evaluation.of_type("vultr:index/firewallRule:FirewallRule"):
+        if rule.plain("protocol") == "tcp" and rule.plain("subnet") == "0.0.0.0" and rule.plain("subnetSize") == 0:
+            opened |= _span(rule.plain("port"), ":")
+    return opened
+
+
+@pytest.mark.parametrize("stack", CLOUD_STACKS)
+def test_published_ports_are_exactly_the_ports_the_firewall_opens(stack: str) -> None:
+    evaluation = evaluate(stack)
+    assert opened_to_the_world(evaluation) == {port for c in containers(evaluation).values() for _, port in published(c)}
+    assert set(containers(evaluation)) == DEV_SERVICES
+
+
+@pytest.mark.parametrize("stack", CLOUD_STACKS)
+def test_every_docker_resource_follows_the_server_and_uses_the_stack_provider(stack: str) -> None:
+    evaluation = evaluate(stack)
+    provider = evaluation.one(PROVIDER)
+    machine = next(r for r in evaluation.resources if r.type in MACHINES)
+    for registration in evaluation.resources:
+        if registration.type.startswith("docker:"):
+            assert registration.provider.startswith(provider.urn), registration.name
+            assert registration.replacement_trigger == machine.id, registration.name
+            assert registration.deleted_with == machine.urn, registration.name
+    assert evaluation.named("p2pvps-host-ready").urn in provider.dependencies
 
 
 def test_containers_run_unprivileged_with_restart_health_and_rotated_logs(dev: Evaluation) -> None:
@@ -128,22 +163,6 @@ def test_docker_provider_goes_over_ssh_with_the_pinned_host_key_after_the_gate(d
     assert not plaintext_leaks(provider.inputs) and SENTINEL not in str(provider.inputs)
 
 
-def test_every_docker_resource_uses_the_stack_provider(dev: Evaluation) -> None:
-    provider = dev.one(PROVIDER)
-    for registration in dev.resources:
-        if registration.type.startswith("docker:"):
-            assert registration.provider.startswith(provider.urn), registration.name
-
-
-def test_docker_resources_follow_the_droplet(dev: Evaluation) -> None:
-    """A replaced droplet has no containers: everything on it is replaced with it, and not deleted twice."""
-    droplet = dev.one("digitalocean:index/droplet:Droplet")
-    for registration in dev.resources:
-        if registration.type.startswith("docker:"):
-            assert registration.replacement_trigger == DROPLET_ID, registration.name
-            assert registration.deleted_with == droplet.urn, registration.name
-
-
 def test_nginx_and_certbot_wait_for_dns_others_do_not(dev: Evaluation) -> None:
     records = {r.urn for r in dev.of_type("digitalocean:index/dnsRecord:DnsRecord")}
     for name, container in containers(dev).items():
@@ -168,10 +187,10 @@ def test_only_real_dependencies_order_the_containers(dev: Evaluation) -> None:
     }
 
 
-def test_no_secret_appears_in_plaintext_in_any_input(dev: Evaluation, local: Evaluation) -> None:
-    for evaluation in (dev, local):
-        for registration in evaluation.resources:
-            assert plaintext_leaks(registration.inputs) == [], registration.name
+@pytest.mark.parametrize("stack", stack_names())
+def test_no_secret_appears_in_plaintext_in_any_input(stack: str) -> None:
+    for registration in evaluate(stack).resources:
+        assert plaintext_leaks(registration.inputs) == [], registration.name
 
 
 def test_secrets_reach_the_containers_that_need_them(dev: Evaluation) -> None:

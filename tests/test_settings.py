@@ -43,8 +43,6 @@ def test_size_defaults_to_a_2gb_droplet() -> None:
 
 BAD_VALUES = [
     ("cloud", "azure", '"azure" is not a supported cloud; expected one of digitalocean, aws, vultr, local'),
-    ("cloud", "aws", '"aws" is not implemented yet'),
-    ("cloud", "vultr", '"vultr" is not implemented yet'),
     ("region", "New York", '"New York" is not valid for cloud digitalocean; expected a DigitalOcean region slug'),
     ("size", "t3.small", '"t3.small" is not valid for cloud digitalocean; expected a DigitalOcean size slug'),
     ("ubuntuVersion", "22.04", '"22.04" is not a supported Ubuntu LTS release; expected one of 24.04, 26.04'),
@@ -94,9 +92,39 @@ def test_required_key_missing_says_how_to_set_it(key: str) -> None:
 
 def test_digitalocean_needs_a_dns_token_for_the_wildcard_certificate() -> None:
     evaluation = run_program("dev", secrets={})
-    assert "p2pvps:dnsToken: missing; certbot needs a digitalocean API token" in str(evaluation.error)
+    assert "p2pvps:dnsToken: missing; certbot needs a DigitalOcean API token" in str(evaluation.error)
     assert "pulumi config set --secret p2pvps:dnsToken <token>" in str(evaluation.error)
     assert evaluation.resources == []
+
+
+CROSS_CLOUD = [
+    ("aws", "size", "s-1vcpu-2gb", '"s-1vcpu-2gb" is not valid for cloud aws; expected an EC2 instance type'),
+    ("aws", "region", "nyc3", '"nyc3" is not valid for cloud aws; expected an AWS region'),
+    ("aws", "size", "t2.small", '"t2.small" is a Xen-generation instance type; choose a Nitro type'),
+    ("aws", "ipv6", "true", "true is not supported on aws yet"),
+    ("vultr", "size", "s-1vcpu-2gb", '"s-1vcpu-2gb" is not valid for cloud vultr; expected a Vultr plan id'),
+    ("vultr", "region", "ewr1", '"ewr1" is not valid for cloud vultr; expected a Vultr region id'),
+    ("digitalocean", "size", "vc2-1c-2gb", '"vc2-1c-2gb" is not valid for cloud digitalocean'),
+    ("digitalocean", "size", "t3.small", '"t3.small" is not valid for cloud digitalocean'),
+]
+
+
+@pytest.mark.parametrize(("stack_cloud", "key", "value", "expected"), CROSS_CLOUD, ids=[f"{c}-{k}={v}" for c, k, v, _ in CROSS_CLOUD])
+def test_size_and_region_are_checked_for_the_chosen_cloud(stack_cloud: str, key: str, value: str, expected: str) -> None:
+    stack = {"aws": "aws-us-east-1", "vultr": "vultr-ewr", "digitalocean": "dev"}[stack_cloud]
+    with pytest.raises(pulumi.RunError) as caught:
+        settings_for(stack, **{key: value})
+    assert f"p2pvps:{key}: {expected}" in str(caught.value)
+
+
+@pytest.mark.parametrize(("stack", "size"), [("aws-us-east-1", "t3.small"), ("vultr-ewr", "vc2-1c-2gb"), ("dev", "s-1vcpu-2gb")])
+def test_each_cloud_defaults_to_a_2gb_size(stack: str, size: str) -> None:
+    assert settings_for(stack, size=None).size == size
+
+
+def test_vultr_needs_a_dns_token_aws_does_not() -> None:
+    assert "p2pvps:dnsToken: missing; certbot needs a Vultr API key" in str(run_program("vultr-ewr", secrets={}).error)
+    assert run_program("aws-us-east-1", secrets={}).error is None
 
 
 def test_local_stack_needs_no_cloud_keys_or_tokens() -> None:

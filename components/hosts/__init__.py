@@ -12,6 +12,8 @@ from components.settings import Settings
 
 BACKENDS = {
     "digitalocean": ("components.hosts.digitalocean", "DigitalOceanHost"),
+    "aws": ("components.hosts.aws", "AwsHost"),
+    "vultr": ("components.hosts.vultr", "VultrHost"),
     "local": ("components.hosts.local", "LocalHost"),
 }
 

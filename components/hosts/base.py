@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 
 import pulumi
@@ -45,6 +46,11 @@ class HostHandle:
     generation: pulumi.Output[str] | None = None
     machine: pulumi.Resource | None = None
     dns: pulumi.Resource | None = None
+    dns_credentials: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+
+    @property
+    def publishes_ipv6(self) -> bool:
+        return any(":" in address for address in self.publish_addresses)
 
 
 def remote_dirs(admin_user: str) -> HostDirs:

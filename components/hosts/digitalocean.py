@@ -75,7 +75,7 @@ class DigitalOceanDns(pulumi.ComponentResource):
             addresses.append(("AAAA", ipv6))
         self.records = [
             digitalocean.DnsRecord(
-                f"{name}-{kind.lower()}-{_record_slug(record)}",
+                f"{name}-{kind.lower()}-{dns.record_slug(record)}",
                 domain=zone_name,
                 name=record,
                 type=kind,
@@ -87,10 +87,6 @@ class DigitalOceanDns(pulumi.ComponentResource):
             for record in dns.RECORD_NAMES
         ]
         self.register_outputs({"fqdns": [record.fqdn for record in self.records]})
-
-
-def _record_slug(record: str) -> str:
-    return {"@": "apex", "*.lt": "wildcard-lt"}.get(record, record)
 
 
 class DigitalOceanHost(pulumi.ComponentResource):
@@ -206,6 +202,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             generation=droplet.id,
             machine=droplet,
             dns=zone,
+            dns_credentials={"DO_TOKEN": pulumi.Output.secret(settings.secrets.dns_token)},
         )
         self.register_outputs(
             {

@@ -58,6 +58,12 @@ obtain_localtunnel() {
     route53)
       obtain lt --dns-route53 -d "lt.$domain" -d "*.lt.$domain"
       ;;
+    vultr)
+      : "${VULTR_API_KEY:?VULTR_API_KEY is not set}"
+      hook=/opt/p2pvps/vultr-dns-hook.py
+      obtain lt --manual --preferred-challenges dns --manual-auth-hook "python3 $hook auth" \
+        --manual-cleanup-hook "python3 $hook cleanup" -d "lt.$domain" -d "*.lt.$domain"
+      ;;
     none)
       echo "certbot-loop: no DNS plugin, so no *.lt.$domain certificate; tunnels keep the bootstrap one" >&2
       ;;

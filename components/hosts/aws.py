@@ -1,0 +1,269 @@
+"""The P2P VPS host on AWS: EC2 instance, Elastic IP, security group, encrypted EBS volume, Route 53."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from components import dns
+from components.cloud_init import CloudInitParams, render_cloud_config
+from components.hosts.base import (
+    DATA_DIR,
+    HostHandle,
+    SshAccess,
+    host_key,
+    openssh_public_key,
+    readiness_gate,
+    remote_dirs,
+)
+from components.ports import PublicPort, split_by_family
+from components.settings import Settings
+
+CANONICAL_OWNER = "099720109477"
+UBUNTU_CODENAMES = {"24.04": "noble", "26.04": "resolute"}
+UBUNTU_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
+DATA_DEVICE_NAME = "/dev/sdf"
+ROOT_VOLUME_GB = 20
+ICMP = {"ipv4": "icmp", "ipv6": "58"}
+
+
+def ami_name_pattern(ubuntu_version: str, architecture: str) -> str:
+    """Canonical's name for its Ubuntu server AMIs on gp3 root volumes."""
+    codename = UBUNTU_CODENAMES[ubuntu_version]
+    return f"ubuntu/images/hvm-ssd-gp3/ubuntu-{codename}-{ubuntu_version}-{UBUNTU_ARCHITECTURES[architecture]}-server-*"
+
+
+def ebs_device(volume_id: str) -> str:
+    """Where a Nitro instance exposes an attached EBS volume: by its id, without the dash."""
+    return f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"
+
+
+def ingress_rules(perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...]) -> list[aws.ec2.SecurityGroupIngressArgs]:
+    rules = []
+    for rule in perimeter:
+        ipv4, ipv6 = split_by_family(rule.sources(admin_cidrs))
+        rules.append(
+            aws.ec2.SecurityGroupIngressArgs(
+                description=rule.purpose,
+                protocol=rule.protocol,
+                from_port=rule.ports.first,
+                to_port=rule.ports.last,
+                cidr_blocks=list(ipv4),
+                ipv6_cidr_blocks=list(ipv6),
+            )
+        )
+    rules.append(aws.ec2.SecurityGroupIngressArgs(description="ICMP", protocol=ICMP["ipv4"], from_port=-1, to_port=-1, cidr_blocks=["0.0.0.0/0"]))
+    rules.append(aws.ec2.SecurityGroupIngressArgs(description="ICMPv6", protocol=ICMP["ipv6"], from_port=-1, to_port=-1, ipv6_cidr_blocks=["::/0"]))
+    return rules
+
+
+def certbot_policy(zone_id: str, domain: str) -> str:
+    """Least privilege for certbot-dns-route53: TXT records of the one challenge name, in the one zone."""
+    challenge = f"_acme-challenge.{dns.fqdn('lt', domain)}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["route53:ListHostedZones", "route53:GetChange"], "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": "route53:ChangeResourceRecordSets",
+                    "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
+                    "Condition": {
+                        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+                        "ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": [challenge]},
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class AwsDns(pulumi.ComponentResource):
+    """Route 53 A records for the site and LocalTunnel names, in the zone looked up by name (or created)."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        address: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        super().__init__("p2pvps:aws:Dns", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if settings.create_dns_zone:
+            self.zone_id: pulumi.Output[str] = aws.route53.Zone(f"{name}-zone", name=settings.domain, opts=child).zone_id
+        else:
+            self.zone_id = aws.route53.get_zone_output(
+                name=settings.domain, private_zone=False, opts=pulumi.InvokeOptions(parent=self)
+            ).zone_id
+        self.records = [
+            aws.route53.Record(
+                f"{name}-a-{dns.record_slug(record)}",
+                zone_id=self.zone_id,
+                name=dns.fqdn(record, settings.domain),
+                type="A",
+                ttl=dns.TTL_SECONDS,
+                records=[address],
+                opts=child,
+            )
+            for record in dns.RECORD_NAMES
+        ]
+        self.register_outputs({"zoneId": self.zone_id})
+
+
+class AwsHost(pulumi.ComponentResource):
+    """An EC2 instance ready for the P2P VPS stack.
+
+    Creates: an explicit AWS provider for the stack's region; the pinned SSH host key; a security
+    group from the port list; an encrypted EBS data volume (protected, retained) in the instance's
+    availability zone; the instance (current Ubuntu LTS AMI for its architecture, IMDSv2 only,
+    encrypted root volume, cloud-init); the volume attachment; an Elastic IP and its association;
+    Route 53 records; an IAM user that may only write certbot's challenge record; and the
+    readiness gate.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        perimeter: tuple[PublicPort, ...],
+        log_services: tuple[str, ...],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("p2pvps:aws:Host", name, None, opts)
+        prefix = settings.resource_prefix
+        admin = settings.admin
+        provider = aws.Provider(
+            f"{name}-aws",
+            region=settings.region,
+            default_tags=aws.ProviderDefaultTagsArgs(tags={"project": settings.project, "stack": settings.stack}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        invoke = pulumi.InvokeOptions(parent=self, provider=provider)
+
+        zone_name = aws.get_availability_zones_output(state="available", opts=invoke).names.apply(lambda names: sorted(names)[0])
+        vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
+        architecture = aws.ec2.get_instance_type_output(instance_type=settings.size, opts=invoke).supported_architectures.apply(
+            lambda found: next(arch for arch in ("x86_64", "arm64") if arch in found)
+        )
+        ami = aws.ec2.get_ami_output(
+            most_recent=True,
+            owners=[CANONICAL_OWNER],
+            filters=[
+                aws.ec2.GetAmiFilterArgs(name="name", values=[architecture.apply(lambda arch: ami_name_pattern(settings.ubuntu_version, arch))]),
+                aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
+            ],
+            opts=invoke,
+        )
+
+        server_key = host_key(f"{name}-host-key", self)
+        server_public_key = openssh_public_key(server_key)
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-firewall",
+            name=prefix,
+            description=f"P2P VPS {settings.stack}: public ports of the stack, SSH from admin CIDRs",
+            vpc_id=vpc.id,
+            ingress=ingress_rules(perimeter, admin.cidrs),
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"], ipv6_cidr_blocks=["::/0"]
+                )
+            ],
+            opts=child,
+        )
+        volume = aws.ebs.Volume(
+            f"{name}-data",
+            availability_zone=zone_name,
+            size=settings.volume_size_gb,
+            type="gp3",
+            encrypted=True,
+            tags={"Name": f"{prefix}-data"},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+        )
+        user_data = pulumi.Output.all(server_key.private_key_openssh, server_public_key, volume.id).apply(
+            lambda values: render_cloud_config(
+                CloudInitParams(
+                    hostname=prefix,
+                    admin_user=admin.user,
+                    admin_keys=admin.ssh_public_keys,
+                    host_key_private=values[0],
+                    host_key_public=values[1],
+                    data_device=ebs_device(values[2]),
+                    data_dir=DATA_DIR,
+                    log_services=log_services,
+                )
+            )
+        )
+        instance = aws.ec2.Instance(
+            f"{name}-instance",
+            ami=ami.id,
+            instance_type=settings.size,
+            availability_zone=zone_name,
+            vpc_security_group_ids=[security_group.id],
+            user_data=user_data,
+            user_data_replace_on_change=False,
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                encrypted=True, volume_type="gp3", volume_size=ROOT_VOLUME_GB, delete_on_termination=True
+            ),
+            tags={"Name": prefix},
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["ami"])
+            ),
+        )
+        attachment = aws.ec2.VolumeAttachment(
+            f"{name}-data-attachment",
+            device_name=DATA_DEVICE_NAME,
+            instance_id=instance.id,
+            volume_id=volume.id,
+            stop_instance_before_detaching=True,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+        )
+        elastic_ip = aws.ec2.Eip(f"{name}-ip", domain="vpc", tags={"Name": prefix}, opts=child)
+        association = aws.ec2.EipAssociation(
+            f"{name}-ip-association",
+            instance_id=instance.id,
+            allocation_id=elastic_ip.allocation_id,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+        )
+        zone = AwsDns(f"{name}-dns", settings, elastic_ip.public_ip, opts=pulumi.ResourceOptions(parent=self, providers=[provider]))
+        certbot_user = aws.iam.User(f"{name}-certbot", name=f"{prefix}-certbot", path="/p2pvps/", opts=child)
+        aws.iam.UserPolicy(
+            f"{name}-certbot-policy",
+            user=certbot_user.name,
+            policy=zone.zone_id.apply(lambda zone_id: certbot_policy(zone_id, settings.domain)),
+            opts=child,
+        )
+        certbot_key = aws.iam.AccessKey(f"{name}-certbot-key", user=certbot_user.name, opts=child)
+
+        ssh = SshAccess(address=elastic_ip.public_ip, user=admin.user, host_public_key=server_public_key)
+        gate = readiness_gate(
+            f"{name}-ready",
+            connection=ssh.connection(),
+            generation=instance.id,
+            depends_on=[association, attachment, security_group],
+            parent=self,
+        )
+        self.handle = HostHandle(
+            dirs=remote_dirs(admin.user),
+            publish_addresses=("0.0.0.0",),
+            ssh=ssh,
+            ready=gate,
+            generation=instance.id,
+            machine=instance,
+            dns=zone,
+            dns_credentials={
+                "AWS_ACCESS_KEY_ID": pulumi.Output.secret(certbot_key.id),
+                "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(certbot_key.secret),
+            },
+        )
+        self.register_outputs(
+            {"address": elastic_ip.public_ip, "instanceId": instance.id, "volumeId": volume.id, "hostKey": server_public_key}
+        )

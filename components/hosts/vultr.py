@@ -1,0 +1,203 @@
+"""The P2P VPS host on Vultr: instance, reserved IP, firewall group, block storage and DNS."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import ediri_vultr as vultr
+import pulumi
+
+from components import dns
+from components.cloud_init import CloudInitParams, render_cloud_config
+from components.hosts.base import (
+    DATA_DIR,
+    HostHandle,
+    SshAccess,
+    host_key,
+    openssh_public_key,
+    readiness_gate,
+    remote_dirs,
+)
+from components.ports import ANYWHERE, PortRange, PublicPort
+from components.settings import Settings
+
+OS_NAMES = {"24.04": "Ubuntu 24.04 LTS x64", "26.04": "Ubuntu 26.04 LTS x64"}
+# Vultr attaches block storage as the second virtio disk. (Its by-id name carries the volume's
+# mount id, which only exists once the volume is attached to this very instance.)
+DATA_DEVICE = "/dev/vdb"
+
+
+def vultr_port(ports: PortRange) -> str:
+    """Vultr writes port ranges with a colon: `6101:6200`."""
+    return str(ports.first) if ports.first == ports.last else f"{ports.first}:{ports.last}"
+
+
+@dataclass(frozen=True)
+class VultrRule:
+    """One inbound rule in Vultr's terms: a protocol and port from one source network."""
+
+    protocol: str
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    port: str | None
+    notes: str
+
+
+def firewall_rules(perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...]) -> list[VultrRule]:
+    """One rule per port range and source network, plus ICMP from everywhere over both IP families."""
+    rules = [
+        VultrRule(rule.protocol, ipaddress.ip_network(source, strict=False), vultr_port(rule.ports), rule.purpose)
+        for rule in perimeter
+        for source in rule.sources(admin_cidrs)
+    ]
+    rules += [VultrRule("icmp", ipaddress.ip_network(source), None, "ICMP") for source in ANYWHERE]
+    return rules
+
+
+class VultrDns(pulumi.ComponentResource):
+    """A and (with IPv6) AAAA records for the site and LocalTunnel names in Vultr DNS."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        ipv4: pulumi.Input[str],
+        ipv6: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        super().__init__("p2pvps:vultr:Dns", name, None, opts)
+        zone_name: pulumi.Input[str] = settings.domain
+        if settings.create_dns_zone:
+            zone_name = vultr.DnsDomain(f"{name}-zone", domain=settings.domain, opts=pulumi.ResourceOptions(parent=self)).domain
+        addresses: list[tuple[str, pulumi.Input[str]]] = [("A", ipv4)]
+        if ipv6 is not None:
+            addresses.append(("AAAA", ipv6))
+        self.records = [
+            vultr.DnsRecord(
+                f"{name}-{kind.lower()}-{dns.record_slug(record)}",
+                domain=zone_name,
+                name="" if record == "@" else record,
+                type=kind,
+                data=address,
+                ttl=dns.TTL_SECONDS,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for kind, address in addresses
+            for record in dns.RECORD_NAMES
+        ]
+        self.register_outputs({})
+
+
+class VultrHost(pulumi.ComponentResource):
+    """A Vultr instance ready for the P2P VPS stack.
+
+    Creates: one SSH key per admin public key; the pinned SSH host key; a reserved IP; a firewall
+    group with one rule per port range and source; the instance (Ubuntu LTS, cloud-init); block
+    storage attached to it (protected, retained); DNS records; and the readiness gate.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        perimeter: tuple[PublicPort, ...],
+        log_services: tuple[str, ...],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("p2pvps:vultr:Host", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = settings.resource_prefix
+        admin = settings.admin
+
+        ssh_keys = [
+            vultr.SSHKey(f"{name}-admin-key-{index}", name=f"{prefix}-admin-{index}", ssh_key=key, opts=child)
+            for index, key in enumerate(admin.ssh_public_keys)
+        ]
+        server_key = host_key(f"{name}-host-key", self)
+        server_public_key = openssh_public_key(server_key)
+        reserved_ip = vultr.ReservedIp(f"{name}-ip", region=settings.region, ip_type="v4", label=prefix, opts=child)
+        firewall = vultr.FirewallGroup(f"{name}-firewall", description=prefix, opts=child)
+        rules = [
+            vultr.FirewallRule(
+                f"{name}-firewall-rule-{index}",
+                firewall_group_id=firewall.id,
+                protocol=rule.protocol,
+                ip_type=f"v{rule.network.version}",
+                subnet=str(rule.network.network_address),
+                subnet_size=rule.network.prefixlen,
+                port=rule.port,
+                notes=rule.notes,
+                opts=child,
+            )
+            for index, rule in enumerate(firewall_rules(perimeter, admin.cidrs))
+        ]
+        os_id = vultr.get_os_output(
+            filters=[vultr.GetOsFilterArgs(name="name", values=[OS_NAMES[settings.ubuntu_version]])],
+            opts=pulumi.InvokeOptions(parent=self),
+        ).id.apply(int)
+        user_data = pulumi.Output.all(server_key.private_key_openssh, server_public_key).apply(
+            lambda keys: render_cloud_config(
+                CloudInitParams(
+                    hostname=prefix,
+                    admin_user=admin.user,
+                    admin_keys=admin.ssh_public_keys,
+                    host_key_private=keys[0],
+                    host_key_public=keys[1],
+                    data_device=DATA_DEVICE,
+                    data_dir=DATA_DIR,
+                    log_services=log_services,
+                )
+            )
+        )
+        instance = vultr.Instance(
+            f"{name}-instance",
+            region=settings.region,
+            plan=settings.size,
+            os_id=os_id,
+            user_data=user_data,
+            hostname=prefix,
+            label=prefix,
+            tags=[settings.project, prefix],
+            ssh_key_ids=[key.id for key in ssh_keys],
+            firewall_group_id=firewall.id,
+            reserved_ip_id=reserved_ip.id,
+            enable_ipv6=settings.ipv6,
+            backups="disabled",
+            activation_email=False,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        storage = vultr.BlockStorage(
+            f"{name}-data",
+            region=settings.region,
+            size_gb=settings.volume_size_gb,
+            attached_to_instance=instance.id,
+            live=True,
+            label=f"{prefix}-data",
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+        )
+        zone = VultrDns(
+            f"{name}-dns",
+            settings,
+            ipv4=reserved_ip.subnet,
+            ipv6=instance.v6_main_ip if settings.ipv6 else None,
+            opts=child,
+        )
+        ssh = SshAccess(address=reserved_ip.subnet, user=admin.user, host_public_key=server_public_key)
+        gate = readiness_gate(
+            f"{name}-ready",
+            connection=ssh.connection(),
+            generation=instance.id,
+            depends_on=[storage, *rules],
+            parent=self,
+        )
+        self.handle = HostHandle(
+            dirs=remote_dirs(admin.user),
+            publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
+            ssh=ssh,
+            ready=gate,
+            generation=instance.id,
+            machine=instance,
+            dns=zone,
+            dns_credentials={"VULTR_API_KEY": pulumi.Output.secret(settings.secrets.dns_token)},
+        )
+        self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_public_key})

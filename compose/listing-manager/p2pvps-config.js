@@ -1,0 +1,81 @@
+// p2pvps-config.js: the Listing-Manager's runtime configuration, installed as
+// lib/p2pvps-config.js. The patched listing-manager.js and lib/util.js read
+// every host, port and credential from here instead of hard-coded values.
+//   node lib/p2pvps-config.js check     validate the environment, exit 1 with all problems
+'use strict';
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// Upstream builds URLs as `${server}:${port}/api/...`, so only scheme://host[:port] fits.
+const HTTP_BASE_URL = /^(https?:\/\/[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?\/?$/;
+
+function get(env, name, fallback) {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function parseBaseUrl(value, name, errors) {
+  const match = HTTP_BASE_URL.exec(value);
+  if (!match) {
+    errors.push(`${name}="${value}" must be http(s)://host[:port] with no path`);
+    return { origin: null, port: null };
+  }
+  const port = match[2] !== undefined ? Number(match[2]) : value.startsWith('https:') ? 443 : 80;
+  if (port < 1 || port > 65535) errors.push(`${name}="${value}" has an invalid port`);
+  return { origin: match[1], port: String(port) };
+}
+
+// Returns {config, errors}; config is only complete when errors is empty.
+function load(env) {
+  const errors = [];
+  const server = parseBaseUrl(get(env, 'SERVER_URL', 'http://connextcms:3000'), 'SERVER_URL', errors);
+  const ob = parseBaseUrl(get(env, 'OB_URL', 'http://openbazaar:4002'), 'OB_URL', errors);
+  const config = {
+    server: server.origin,
+    serverPort: server.port,
+    obServer: ob.origin,
+    obPort: ob.port,
+    obUsername: get(env, 'OB_USERNAME', ''),
+    obPassword: get(env, 'OB_PASSWORD', ''),
+    host: get(env, 'P2PVPS_HOST', ''),
+    sshServerPort: get(env, 'SSH_SERVER_PORT', '6100'),
+  };
+  if (config.obUsername === '' || config.obUsername.includes(':')) {
+    errors.push('OB_USERNAME is required and must not contain ":"');
+  }
+  if (config.obPassword === '') errors.push('OB_PASSWORD is required (secret)');
+  if (!HOSTNAME.test(config.host) || !config.host.includes('.')) {
+    errors.push(`P2PVPS_HOST="${config.host}" must be the public host name renters SSH to, e.g. p2pvps.example.org`);
+  }
+  if (!/^[0-9]{1,5}$/.test(config.sshServerPort) || Number(config.sshServerPort) < 1 ||
+      Number(config.sshServerPort) > 65535) {
+    errors.push(`SSH_SERVER_PORT="${config.sshServerPort}" is not a TCP port (1-65535)`);
+  }
+  return { config, errors };
+}
+
+let cached = null;
+function config() {
+  if (cached === null) {
+    const result = load(process.env);
+    if (result.errors.length > 0) {
+      throw new Error(`invalid Listing-Manager configuration:\n  ${result.errors.join('\n  ')}`);
+    }
+    cached = result.config;
+  }
+  return cached;
+}
+
+if (require.main === module) {
+  const result = load(process.env);
+  if (result.errors.length > 0) {
+    process.stderr.write(`p2pvps-config: invalid configuration:\n  ${result.errors.join('\n  ')}\n`);
+    process.exit(1);
+  }
+  if (process.argv[2] === 'check' && process.argv.length === 3) {
+    process.exit(0);
+  }
+  process.stderr.write('usage: p2pvps-config.js check\n');
+  process.exit(2);
+}
+
+module.exports = { config, load };

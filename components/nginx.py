@@ -7,10 +7,10 @@ tests run exactly the text production runs.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from importlib import resources
 
-import jinja2
 
 from components import dns
 
@@ -76,20 +76,44 @@ class NginxParams:
         return "" if self.public_https_port == 443 else f":{self.public_https_port}"
 
 
-def _template() -> jinja2.Template:
-    source = resources.files("components").joinpath("templates/nginx-site.conf.j2").read_text()
-    environment = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
+def _template(name: str) -> string.Template:
+    return string.Template(resources.files("components").joinpath(f"templates/{name}").read_text())
+
+
+def _tls_block(params: NginxParams, paths: TlsPaths) -> str:
+    return _template("nginx-tls.conf").substitute(
+        certificate=paths.certificate,
+        key=paths.key,
+        ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
+        curves=MOZILLA_INTERMEDIATE_CURVES,
+        hsts_max_age=params.hsts_max_age,
+        client_max_body_size=params.client_max_body_size,
     )
-    return environment.from_string(source)
+
+
+def _proxy_block(variable: str, upstream: str) -> str:
+    """Proxy through a variable, so the upstream name is resolved per request, not at start."""
+    return _template("nginx-proxy.conf").substitute(variable=variable, upstream=upstream).rstrip("\n")
 
 
 def render_site_config(params: NginxParams) -> str:
     """The `conf.d` file: HTTP (ACME + redirect), the site over HTTPS, LocalTunnel subdomains over HTTPS."""
-    return _template().render(
-        p=params,
+    resolver = (
+        "\n# Upstreams are resolved per request through Docker's DNS, so Nginx starts before they exist.\n"
+        f"resolver {params.resolver} valid=30s ipv6=off;\n"
+        if params.resolver
+        else ""
+    )
+    return _template("nginx-site.conf").substitute(
+        resolver=resolver,
+        http_listen=params.listen(params.http_port),
+        https_listen=params.listen(params.https_port),
+        acme_webroot=params.acme_webroot,
+        redirect_port_suffix=params.redirect_port_suffix,
         site_names=" ".join(dns.site_hostnames(params.domain)),
         localtunnel_names=" ".join(dns.localtunnel_hostnames(params.domain)),
-        ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
-        curves=MOZILLA_INTERMEDIATE_CURVES,
+        site_tls=_tls_block(params, params.site_tls),
+        localtunnel_tls=_tls_block(params, params.localtunnel_tls),
+        cms_proxy=_proxy_block("cms_upstream", params.cms_upstream),
+        localtunnel_proxy=_proxy_block("localtunnel_upstream", params.localtunnel_upstream),
     )

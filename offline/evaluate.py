@@ -9,10 +9,9 @@ recognisable sentinels.
 from __future__ import annotations
 
 import json
-import re
 import runpy
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,39 +25,16 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.mock_cloud import (
+    SENTINEL,
+    MockCloud,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "p2pvps"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-RESERVED_IPV4 = "203.0.113.10"
-DROPLET_IPV6 = "2001:db8::10"
-DROPLET_ID = "424242"
-HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockHostKeyMockHostKeyMockHostKeyMock mock"
-SENTINEL = "SENTINELSECRET"
-ELASTIC_IPV4 = "198.51.100.20"
-INSTANCE_ID = "i-0p2pvps"
-EBS_VOLUME_ID = "vol-0123456789abcdef0"
-AMI_ID = "ami-0ubuntu2404"
-LOOKED_UP_ZONE = "ZLOOKEDUPZONE"
-VULTR_OS_ID = "2284"
-
-
-def _instance_type(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Graviton families (a `g` after the generation digit, e.g. t4g) are arm64, the rest x86_64."""
-    family = str(args.get("instanceType", "")).split(".")[0]
-    return {"supportedArchitectures": ["arm64"] if re.fullmatch(r"[a-z]+\d+[a-z]*g[a-z]*", family) else ["x86_64"]}
-
-
-INVOKE_RESULTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _: {"names": ["us-east-1b", "us-east-1a"]},
-    "aws:ec2/getVpc:getVpc": lambda _: {"id": "vpc-0default"},
-    "aws:ec2/getInstanceType:getInstanceType": _instance_type,
-    "aws:ec2/getAmi:getAmi": lambda _: {"id": AMI_ID},
-    "aws:route53/getZone:getZone": lambda args: {"zoneId": LOOKED_UP_ZONE, "name": args.get("name")},
-    "vultr:index/getOs:getOs": lambda _: {"id": VULTR_OS_ID},
-}
 
 
 @dataclass
@@ -201,56 +177,6 @@ class _RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-@dataclass
-class MockCloud(mocks.Mocks):
-    """Plausible provider answers: ids, addresses and generated keys, with secrets set to sentinels."""
-
-    host_public_key: str = HOST_PUBLIC_KEY
-    host_private_key: str = f"{SENTINEL}-host-private-key"
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outputs = dict(args.inputs)
-        resource_id = f"{args.name}-id"
-        if args.typ == "digitalocean:index/droplet:Droplet":
-            resource_id = DROPLET_ID
-            outputs |= {"ipv4Address": "192.0.2.10", "ipv6Address": DROPLET_IPV6 if args.inputs.get("ipv6") else ""}
-        elif args.typ == "digitalocean:index/reservedIp:ReservedIp":
-            outputs |= {"ipAddress": RESERVED_IPV4}
-        elif args.typ == "digitalocean:index/sshKey:SshKey":
-            outputs |= {"fingerprint": f"fp:{args.name}"}
-        elif args.typ == "digitalocean:index/dnsRecord:DnsRecord":
-            outputs |= {"fqdn": f"{args.inputs['name']}.{args.inputs['domain']}"}
-        elif args.typ == "random:index/randomPassword:RandomPassword":
-            outputs |= {"result": f"{SENTINEL}{args.name.replace('-', '')}"}
-        elif args.typ == "docker:index/remoteImage:RemoteImage":
-            outputs |= {"imageId": f"sha256:{args.name}", "repoDigest": f"{args.inputs['name']}@sha256:0"}
-        elif args.typ == "aws:ec2/eip:Eip":
-            outputs |= {"publicIp": ELASTIC_IPV4, "allocationId": "eipalloc-0p2pvps"}
-        elif args.typ == "aws:ec2/instance:Instance":
-            resource_id = INSTANCE_ID
-        elif args.typ == "aws:ebs/volume:Volume":
-            resource_id = EBS_VOLUME_ID
-        elif args.typ == "aws:iam/accessKey:AccessKey":
-            resource_id = "AKIAMOCKACCESSKEYID"
-            outputs |= {"secret": f"{SENTINEL}awssecretkey"}
-        elif args.typ == "aws:route53/zone:Zone":
-            outputs |= {"zoneId": "ZCREATEDZONE"}
-        elif args.typ == "vultr:index/reservedIp:ReservedIp":
-            outputs |= {"subnet": RESERVED_IPV4}
-        elif args.typ == "vultr:index/instance:Instance":
-            resource_id = INSTANCE_ID
-            outputs |= {"v6MainIp": DROPLET_IPV6}
-        elif args.typ == "tls:index/privateKey:PrivateKey":
-            outputs |= {"publicKeyOpenssh": self.host_public_key + "\n", "privateKeyOpenssh": self.host_private_key}
-        return resource_id, outputs
-
-    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
-        self.calls.append((args.token, dict(args.args)))
-        answer = INVOKE_RESULTS.get(args.token)
-        return answer(args.args) if answer else {}
-
-
 def load_yaml(path: Path) -> Any:
     with path.open() as handle:
         return yaml.safe_load(handle)
@@ -308,7 +234,6 @@ def run_program(
     remove: tuple[str, ...] = (),
     secrets: Mapping[str, str] | None = None,
     cloud: MockCloud | None = None,
-    before_run: Callable[[], None] | None = None,
 ) -> Evaluation:
     """Run `__main__.py` for `stack` with config changes; a failure is kept in `error` with what was registered."""
     config = stack_config(stack) | {f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}
@@ -327,8 +252,6 @@ def run_program(
         {key: as_config_string(value) for key, value in config.items()},
         secret_keys=[f"{PROJECT}:{k}" for k in secrets],
     )
-    if before_run is not None:
-        before_run()
     error: BaseException | None = None
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))

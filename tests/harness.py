@@ -9,23 +9,11 @@ import pulumi
 
 from components.settings import Settings, StackSecrets, parse_settings
 from offline.evaluate import (
-    AMI_ID,
-    DROPLET_ID,
-    DROPLET_IPV6,
-    EBS_VOLUME_ID,
-    ELASTIC_IPV4,
-    HOST_PUBLIC_KEY,
-    INSTANCE_ID,
-    LOOKED_UP_ZONE,
     PROJECT,
     PROJECT_DIR,
-    RESERVED_IPV4,
     SECRET_SIG,
-    SENTINEL,
     SIG_KEY,
-    VULTR_OS_ID,
     Evaluation,
-    MockCloud,
     Registration,
     as_config_string,
     evaluate,
@@ -37,6 +25,20 @@ from offline.evaluate import (
     stack_config,
     stack_names,
     unwrap,
+)
+from offline.mock_cloud import (
+    AMI_ID,
+    DROPLET_ID,
+    DROPLET_IPV6,
+    EBS_VOLUME_ID,
+    ELASTIC_IPV4,
+    HOST_PUBLIC_KEY,
+    INSTANCE_ID,
+    LOOKED_UP_ZONE,
+    RESERVED_IPV4,
+    SENTINEL,
+    VULTR_OS_ID,
+    MockCloud,
 )
 
 __all__ = [

@@ -1,0 +1,92 @@
+"""The mock cloud: plausible, fixed provider answers for every resource and lookup the program makes.
+
+Ids and addresses come from documentation ranges; values a provider would generate secretly are
+recognisable sentinels, so tests can look for them where they must not be.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import mocks
+
+SENTINEL = "SENTINELSECRET"
+RESERVED_IPV4 = "203.0.113.10"
+DROPLET_IPV6 = "2001:db8::10"
+DROPLET_ID = "424242"
+HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockHostKeyMockHostKeyMockHostKeyMock mock"
+ELASTIC_IPV4 = "198.51.100.20"
+INSTANCE_ID = "i-0p2pvps"
+EBS_VOLUME_ID = "vol-0123456789abcdef0"
+AMI_ID = "ami-0ubuntu2404"
+LOOKED_UP_ZONE = "ZLOOKEDUPZONE"
+VULTR_OS_ID = "2284"
+
+
+def _instance_type(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Graviton families (a `g` after the generation digit, e.g. t4g) are arm64, the rest x86_64."""
+    family = str(args.get("instanceType", "")).split(".")[0]
+    return {"supportedArchitectures": ["arm64"] if re.fullmatch(r"[a-z]+\d+[a-z]*g[a-z]*", family) else ["x86_64"]}
+
+
+INVOKE_RESULTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _: {"names": ["us-east-1b", "us-east-1a"]},
+    "aws:ec2/getVpc:getVpc": lambda _: {"id": "vpc-0default"},
+    "aws:ec2/getInstanceType:getInstanceType": _instance_type,
+    "aws:ec2/getAmi:getAmi": lambda _: {"id": AMI_ID},
+    "aws:route53/getZone:getZone": lambda args: {"zoneId": LOOKED_UP_ZONE, "name": args.get("name")},
+    "vultr:index/getOs:getOs": lambda _: {"id": VULTR_OS_ID},
+}
+
+
+@dataclass
+class MockCloud(mocks.Mocks):
+    """Plausible provider answers: ids, addresses and generated keys, with secrets set to sentinels."""
+
+    host_public_key: str = HOST_PUBLIC_KEY
+    host_private_key: str = f"{SENTINEL}-host-private-key"
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        if args.typ == "digitalocean:index/droplet:Droplet":
+            resource_id = DROPLET_ID
+            outputs |= {"ipv4Address": "192.0.2.10", "ipv6Address": DROPLET_IPV6 if args.inputs.get("ipv6") else ""}
+        elif args.typ == "digitalocean:index/reservedIp:ReservedIp":
+            outputs |= {"ipAddress": RESERVED_IPV4}
+        elif args.typ == "digitalocean:index/sshKey:SshKey":
+            outputs |= {"fingerprint": f"fp:{args.name}"}
+        elif args.typ == "digitalocean:index/dnsRecord:DnsRecord":
+            outputs |= {"fqdn": f"{args.inputs['name']}.{args.inputs['domain']}"}
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            outputs |= {"result": f"{SENTINEL}{args.name.replace('-', '')}"}
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs |= {"imageId": f"sha256:{args.name}", "repoDigest": f"{args.inputs['name']}@sha256:0"}
+        elif args.typ == "aws:ec2/eip:Eip":
+            outputs |= {"publicIp": ELASTIC_IPV4, "allocationId": "eipalloc-0p2pvps"}
+        elif args.typ == "aws:ec2/instance:Instance":
+            resource_id = INSTANCE_ID
+        elif args.typ == "aws:ebs/volume:Volume":
+            resource_id = EBS_VOLUME_ID
+        elif args.typ == "aws:iam/accessKey:AccessKey":
+            resource_id = "AKIAMOCKACCESSKEYID"
+            outputs |= {"secret": f"{SENTINEL}awssecretkey"}
+        elif args.typ == "aws:route53/zone:Zone":
+            outputs |= {"zoneId": "ZCREATEDZONE"}
+        elif args.typ == "vultr:index/reservedIp:ReservedIp":
+            outputs |= {"subnet": RESERVED_IPV4}
+        elif args.typ == "vultr:index/instance:Instance":
+            resource_id = INSTANCE_ID
+            outputs |= {"v6MainIp": DROPLET_IPV6}
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            outputs |= {"publicKeyOpenssh": self.host_public_key + "\n", "privateKeyOpenssh": self.host_private_key}
+        return resource_id, outputs
+
+    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
+        self.calls.append((args.token, dict(args.args)))
+        answer = INVOKE_RESULTS.get(args.token)
+        return answer(args.args) if answer else {}

@@ -14,7 +14,7 @@ PULUMI := pulumi
 NEW_STACK_FLAGS :=
 endif
 
-.PHONY: venv tools test compose up preview destroy clean
+.PHONY: venv tools test lint compose plan plans bench up preview destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ test: venv ## Run the whole test suite.
 
 compose: venv ## Regenerate compose/ from the service catalog.
 	$(PY) -m components.compose
+
+plan: venv ## Print STACK's offline plan (desired state under mocks; no CLI, no credentials).
+	$(PY) -m offline.plan $(STACK)
+
+plans: venv ## Rewrite plans/<stack>.md for every example stack (commit them).
+	$(PY) -m offline.plan --write
+
+bench: venv ## Evaluation time of every example stack against its SDK import floor.
+	$(PY) -m offline.bench
 
 up: venv ## pulumi up for STACK (the Pulumi CLI; for cloud stacks also credentials and an ssh-agent).
 	$(if $(filter local,$(STACK)),mkdir -p $(LOCAL_STATE))

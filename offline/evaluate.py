@@ -9,6 +9,7 @@ recognisable sentinels.
 from __future__ import annotations
 
 import json
+import re
 import runpy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.settings import Settings, StackSecrets, parse_settings
 from offline.mock_cloud import (
     SENTINEL,
     MockCloud,
@@ -211,6 +213,24 @@ def stack_config(stack: str) -> dict[str, Any]:
     values = load_yaml(PROJECT_DIR / f"Pulumi.{stack}.yaml").get("config") or {}
     plain = {key: value for key, value in values.items() if not (isinstance(value, dict) and "secure" in value)}
     return project_defaults() | plain
+
+
+def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
+    """The stack's `p2pvps:*` values as the CLI hands them to the program: strings, lists as JSON."""
+    prefix = f"{PROJECT}:"
+    config = {key.removeprefix(prefix): value for key, value in stack_config(stack).items() if key.startswith(prefix)}
+    config |= changes
+    return {key: as_config_string(value) for key, value in config.items() if value is not None}
+
+
+def settings_for(stack: str = "dev", **changes: Any) -> Settings:
+    """Parsed settings of a stack file (with changes), every secret set, outside the Pulumi runtime."""
+    secrets = StackSecrets(**{_snake(key): pulumi.Output.secret(value) for key, value in sentinel_secrets().items()})
+    return parse_settings(raw_config(stack, **changes), project=PROJECT, stack=stack, secrets=secrets)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def as_config_string(value: Any) -> str:

@@ -11,7 +11,6 @@ import string
 from dataclasses import dataclass, field
 from importlib import resources
 
-
 from components import dns
 
 # Mozilla SSL configuration generator, "intermediate" profile (guideline 5.7).

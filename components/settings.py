@@ -62,7 +62,9 @@ CLOUD_PROFILES = {
         dns_token_for=None,
         supports_ipv6=False,
         refused_size=re.compile(r"^(t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|x1|x1e|h1|f1)\."),
-        refused_size_reason="a Xen-generation instance type; choose a Nitro type such as t3.small (its volumes appear as NVMe)",
+        refused_size_reason=(
+            "a Xen-generation instance type; choose a Nitro type such as t3.small (its volumes appear as NVMe)"
+        ),
     ),
     "vultr": CloudProfile(
         label="Vultr",
@@ -302,7 +304,9 @@ def _ssh_keys_error(values: tuple[str, ...]) -> str | None:
 
 
 def _shape_error(pattern: re.Pattern[str], expected: str, cloud: str) -> Callable[[str], str | None]:
-    return lambda value: None if pattern.match(value) else f"{_quote(value)} is not valid for cloud {cloud}; expected {expected}"
+    return lambda value: (
+        None if pattern.match(value) else f"{_quote(value)} is not valid for cloud {cloud}; expected {expected}"
+    )
 
 
 def _size_error(profile: CloudProfile, cloud: str) -> Callable[[str], str | None]:
@@ -396,12 +400,12 @@ def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
         ("sshTunnelPorts", ssh_tunnels),
         ("localtunnelPorts", localtunnel),
     ]
-    labelled = [(key, f"{NAMESPACE}:{key} ({ports})", ports) for key, ports in configured]
-    labelled += [(None, f"{what} ({port})", PortRange.single(port)) for port, what in _FIXED_PUBLIC_PORTS.items()]
+    labelled = [(f"{NAMESPACE}:{key} ({ports})", ports) for key, ports in configured]
+    labelled += [(f"{what} ({port})", PortRange.single(port)) for port, what in _FIXED_PUBLIC_PORTS.items()]
     valid = True
-    for key, _, ports in labelled[: len(configured)]:
-        for other_key, other_label, other in labelled:
-            if other_key != key and ports.overlaps(other):
+    for index, (key, ports) in enumerate(configured):
+        for other_index, (other_label, other) in enumerate(labelled):
+            if other_index != index and ports.overlaps(other):
                 problems.add(key, f"{_quote(str(ports))} overlaps {other_label}")
                 valid = False
     if len(localtunnel) < 10:

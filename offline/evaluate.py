@@ -8,6 +8,7 @@ recognisable sentinels.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import runpy
@@ -155,7 +156,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        mocks._ensure_event_loop()
+        _ensure_event_loop()
         args = mocks.MockResourceArgs(
             typ=request.type,
             name=request.name,
@@ -164,7 +165,8 @@ class _RecordingMonitor(mocks.MockMonitor):
             resource_id=request.importId,
             custom=request.custom or False,
         )
-        id_, state = self.mocks.new_resource(args)
+        new_id, state = self.mocks.new_resource(args)
+        id_ = new_id or ""
         for key in request.additionalSecretOutputs:
             if key in state:
                 state[key] = {SIG_KEY: SECRET_SIG, "value": state[key]}
@@ -274,10 +276,22 @@ def run_program(
     )
     error: BaseException | None = None
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+        _sync_await(run_pulumi_func(_run_main))
     except Exception as exc:  # noqa: BLE001 - handed to the test with what was registered before it
         error = exc
     return Evaluation(registrations, outputs, _stack_exports() if error is None else {}, error)
+
+
+def _run_main() -> None:
+    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+
+def _ensure_event_loop() -> None:
+    """The mock monitor runs in executor threads, which need an event loop to deserialize resources."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _stack_exports() -> dict[str, Any]:

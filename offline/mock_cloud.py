@@ -86,7 +86,7 @@ class MockCloud(mocks.Mocks):
             outputs |= {"publicKeyOpenssh": self.host_public_key + "\n", "privateKeyOpenssh": self.host_private_key}
         return resource_id, outputs
 
-    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append((args.token, dict(args.args)))
         answer = INVOKE_RESULTS.get(args.token)
-        return answer(args.args) if answer else {}
+        return (answer(args.args) if answer else {}), []

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
-import pulumi
-
-from components.settings import Settings, StackSecrets, parse_settings
 from offline.evaluate import (
     PROJECT,
     PROJECT_DIR,
@@ -15,13 +9,14 @@ from offline.evaluate import (
     SIG_KEY,
     Evaluation,
     Registration,
-    as_config_string,
     evaluate,
     load_yaml,
     project_defaults,
+    raw_config,
     run_program,
     secret_keys,
     sentinel_secrets,
+    settings_for,
     stack_config,
     stack_names,
     unwrap,
@@ -72,21 +67,3 @@ __all__ = [
     "stack_names",
     "unwrap",
 ]
-
-
-def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
-    """The stack's `p2pvps:*` values as the CLI hands them to the program: strings, lists as JSON."""
-    prefix = f"{PROJECT}:"
-    config = {key.removeprefix(prefix): value for key, value in stack_config(stack).items() if key.startswith(prefix)}
-    config |= changes
-    return {key: as_config_string(value) for key, value in config.items() if value is not None}
-
-
-def settings_for(stack: str = "dev", **changes: Any) -> Settings:
-    """Parsed settings of a stack file (with changes), every secret set, outside the Pulumi runtime."""
-    secrets = StackSecrets(**{_snake(key): pulumi.Output.secret(value) for key, value in sentinel_secrets().items()})
-    return parse_settings(raw_config(stack, **changes), project=PROJECT, stack=stack, secrets=secrets)
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()

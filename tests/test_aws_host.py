@@ -15,8 +15,8 @@ from harness import (
     INSTANCE_ID,
     LOOKED_UP_ZONE,
     SENTINEL,
-    MockCloud,
     Evaluation,
+    MockCloud,
     Registration,
     evaluate,
 )
@@ -129,7 +129,12 @@ def test_elastic_ip_is_the_stable_address_for_dns_ssh_and_docker(aws: Evaluation
     assert aws.exports["publicAddress"] == ELASTIC_IPV4
     assert aws.one("pulumi:providers:docker").plain("host") == f"ssh://p2pvps@{ELASTIC_IPV4}"
     records = {r.plain("name"): r.plain() for r in aws.of_type(RECORD)}
-    assert set(records) == {"us-east-1.p2pvps.net", "www.us-east-1.p2pvps.net", "lt.us-east-1.p2pvps.net", "*.lt.us-east-1.p2pvps.net"}
+    assert set(records) == {
+        "us-east-1.p2pvps.net",
+        "www.us-east-1.p2pvps.net",
+        "lt.us-east-1.p2pvps.net",
+        "*.lt.us-east-1.p2pvps.net",
+    }
     for record in records.values():
         assert record["records"] == [ELASTIC_IPV4] and record["type"] == "A" and record["ttl"] == 300
         assert record["zoneId"] == LOOKED_UP_ZONE
@@ -143,8 +148,15 @@ def test_security_group_has_exactly_the_port_list(aws: Evaluation) -> None:
         rule = rules[("tcp", *ports)]
         assert rule["cidrBlocks"] == WORLD_V4 and rule["ipv6CidrBlocks"] == WORLD_V6, ports
     assert set(rules) == {
-        ("tcp", 22, 22), ("tcp", 80, 80), ("tcp", 443, 443), ("tcp", 4001, 4001), ("tcp", 6100, 6100),
-        ("tcp", 6101, 6200), ("tcp", 40000, 40099), ("icmp", -1, -1), ("58", -1, -1),
+        ("tcp", 22, 22),
+        ("tcp", 80, 80),
+        ("tcp", 443, 443),
+        ("tcp", 4001, 4001),
+        ("tcp", 6100, 6100),
+        ("tcp", 6101, 6200),
+        ("tcp", 40000, 40099),
+        ("icmp", -1, -1),
+        ("58", -1, -1),
     }
     (egress,) = aws.one(SECURITY_GROUP).plain("egress")
     assert egress["protocol"] == "-1" and egress["cidrBlocks"] == WORLD_V4

@@ -122,7 +122,9 @@ def opened_to_the_world(evaluation: Evaluation) -> set[int]:
 @pytest.mark.parametrize("stack", CLOUD_STACKS)
 def test_published_ports_are_exactly_the_ports_the_firewall_opens(stack: str) -> None:
     evaluation = evaluate(stack)
-    assert opened_to_the_world(evaluation) == {port for c in containers(evaluation).values() for _, port in published(c)}
+    assert opened_to_the_world(evaluation) == {
+        port for c in containers(evaluation).values() for _, port in published(c)
+    }
     assert set(containers(evaluation)) == DEV_SERVICES
 
 

@@ -109,15 +109,21 @@ CROSS_CLOUD = [
 ]
 
 
-@pytest.mark.parametrize(("stack_cloud", "key", "value", "expected"), CROSS_CLOUD, ids=[f"{c}-{k}={v}" for c, k, v, _ in CROSS_CLOUD])
-def test_size_and_region_are_checked_for_the_chosen_cloud(stack_cloud: str, key: str, value: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("stack_cloud", "key", "value", "expected"), CROSS_CLOUD, ids=[f"{c}-{k}={v}" for c, k, v, _ in CROSS_CLOUD]
+)
+def test_size_and_region_are_checked_for_the_chosen_cloud(
+    stack_cloud: str, key: str, value: str, expected: str
+) -> None:
     stack = {"aws": "aws-us-east-1", "vultr": "vultr-ewr", "digitalocean": "dev"}[stack_cloud]
     with pytest.raises(pulumi.RunError) as caught:
         settings_for(stack, **{key: value})
     assert f"p2pvps:{key}: {expected}" in str(caught.value)
 
 
-@pytest.mark.parametrize(("stack", "size"), [("aws-us-east-1", "t3.small"), ("vultr-ewr", "vc2-1c-2gb"), ("dev", "s-1vcpu-2gb")])
+@pytest.mark.parametrize(
+    ("stack", "size"), [("aws-us-east-1", "t3.small"), ("vultr-ewr", "vc2-1c-2gb"), ("dev", "s-1vcpu-2gb")]
+)
 def test_each_cloud_defaults_to_a_2gb_size(stack: str, size: str) -> None:
     assert settings_for(stack, size=None).size == size
 

@@ -37,7 +37,9 @@ def test_firewall_rules_are_exactly_the_port_list(vultr: Evaluation) -> None:
     }
     world = [("v4", "0.0.0.0", 0), ("v6", "::", 0)]
     expected = {("tcp", "v4", "203.0.113.0", 24, "22")}
-    expected |= {("tcp", *net, port) for net in world for port in ("80", "443", "4001", "6100", "6101:6200", "40000:40099")}
+    expected |= {
+        ("tcp", *net, port) for net in world for port in ("80", "443", "4001", "6100", "6101:6200", "40000:40099")
+    }
     expected |= {("icmp", *net, None) for net in world}
     assert rules == expected
 
@@ -55,7 +57,9 @@ def test_block_storage_is_protected_retained_and_attached(vultr: Evaluation) -> 
 def test_dns_points_at_the_reserved_ip(vultr: Evaluation) -> None:
     records = {r.plain("name"): r.plain() for r in vultr.of_type("vultr:index/dnsRecord:DnsRecord")}
     assert set(records) == {"", "www", "lt", "*.lt"}
-    assert {(r["type"], r["data"], r["domain"], r["ttl"]) for r in records.values()} == {("A", RESERVED_IPV4, "ewr.p2pvps.net", 300)}
+    assert {(r["type"], r["data"], r["domain"], r["ttl"]) for r in records.values()} == {
+        ("A", RESERVED_IPV4, "ewr.p2pvps.net", 300)
+    }
 
 
 def test_certbot_uses_the_vultr_hook_with_the_dns_token(vultr: Evaluation) -> None:

@@ -40,7 +40,9 @@ def ebs_device(volume_id: str) -> str:
     return f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"
 
 
-def ingress_rules(perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...]) -> list[aws.ec2.SecurityGroupIngressArgs]:
+def ingress_rules(
+    perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...]
+) -> list[aws.ec2.SecurityGroupIngressArgs]:
     rules = []
     for rule in perimeter:
         ipv4, ipv6 = split_by_family(rule.sources(admin_cidrs))
@@ -54,8 +56,16 @@ def ingress_rules(perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...
                 ipv6_cidr_blocks=list(ipv6),
             )
         )
-    rules.append(aws.ec2.SecurityGroupIngressArgs(description="ICMP", protocol=ICMP["ipv4"], from_port=-1, to_port=-1, cidr_blocks=["0.0.0.0/0"]))
-    rules.append(aws.ec2.SecurityGroupIngressArgs(description="ICMPv6", protocol=ICMP["ipv6"], from_port=-1, to_port=-1, ipv6_cidr_blocks=["::/0"]))
+    rules.append(
+        aws.ec2.SecurityGroupIngressArgs(
+            description="ICMP", protocol=ICMP["ipv4"], from_port=-1, to_port=-1, cidr_blocks=["0.0.0.0/0"]
+        )
+    )
+    rules.append(
+        aws.ec2.SecurityGroupIngressArgs(
+            description="ICMPv6", protocol=ICMP["ipv6"], from_port=-1, to_port=-1, ipv6_cidr_blocks=["::/0"]
+        )
+    )
     return rules
 
 
@@ -73,7 +83,9 @@ def certbot_policy(zone_id: str, domain: str) -> str:
                     "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
                     "Condition": {
                         "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
-                        "ForAllValues:StringLike": {"route53:ChangeResourceRecordSetsNormalizedRecordNames": [challenge]},
+                        "ForAllValues:StringLike": {
+                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [challenge]
+                        },
                     },
                 },
             ],
@@ -95,7 +107,9 @@ class AwsDns(pulumi.ComponentResource):
         super().__init__("p2pvps:aws:Dns", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if settings.create_dns_zone:
-            self.zone_id: pulumi.Output[str] = aws.route53.Zone(f"{name}-zone", name=settings.domain, opts=child).zone_id
+            self.zone_id: pulumi.Output[str] = aws.route53.Zone(
+                f"{name}-zone", name=settings.domain, opts=child
+            ).zone_id
         else:
             self.zone_id = aws.route53.get_zone_output(
                 name=settings.domain, private_zone=False, opts=pulumi.InvokeOptions(parent=self)
@@ -146,18 +160,22 @@ class AwsHost(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         invoke = pulumi.InvokeOptions(parent=self, provider=provider)
 
-        zone_name = aws.get_availability_zones_output(state="available", opts=invoke).names.apply(lambda names: sorted(names)[0])
-        vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
-        architecture = aws.ec2.get_instance_type_output(instance_type=settings.size, opts=invoke).supported_architectures.apply(
-            lambda found: next(arch for arch in ("x86_64", "arm64") if arch in found)
+        zone_name = aws.get_availability_zones_output(state="available", opts=invoke).names.apply(
+            lambda names: sorted(names)[0]
         )
+        vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
+        architecture = aws.ec2.get_instance_type_output(
+            instance_type=settings.size, opts=invoke
+        ).supported_architectures.apply(lambda found: next(arch for arch in ("x86_64", "arm64") if arch in found))
         ami = aws.ec2.get_ami_output(
             most_recent=True,
             owners=[CANONICAL_OWNER],
-            filters=[
-                aws.ec2.GetAmiFilterArgs(name="name", values=[architecture.apply(lambda arch: ami_name_pattern(settings.ubuntu_version, arch))]),
-                aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
-            ],
+            filters=architecture.apply(
+                lambda arch: [
+                    aws.ec2.GetAmiFilterArgs(name="name", values=[ami_name_pattern(settings.ubuntu_version, arch)]),
+                    aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
+                ]
+            ),
             opts=invoke,
         )
 
@@ -233,7 +251,12 @@ class AwsHost(pulumi.ComponentResource):
             allocation_id=elastic_ip.allocation_id,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
         )
-        zone = AwsDns(f"{name}-dns", settings, elastic_ip.public_ip, opts=pulumi.ResourceOptions(parent=self, providers=[provider]))
+        zone = AwsDns(
+            f"{name}-dns",
+            settings,
+            elastic_ip.public_ip,
+            opts=pulumi.ResourceOptions(parent=self, providers=[provider]),
+        )
         certbot_user = aws.iam.User(f"{name}-certbot", name=f"{prefix}-certbot", path="/p2pvps/", opts=child)
         aws.iam.UserPolicy(
             f"{name}-certbot-policy",
@@ -265,5 +288,10 @@ class AwsHost(pulumi.ComponentResource):
             },
         )
         self.register_outputs(
-            {"address": elastic_ip.public_ip, "instanceId": instance.id, "volumeId": volume.id, "hostKey": server_public_key}
+            {
+                "address": elastic_ip.public_ip,
+                "instanceId": instance.id,
+                "volumeId": volume.id,
+                "hostKey": server_public_key,
+            }
         )

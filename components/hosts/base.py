@@ -53,6 +53,13 @@ class HostHandle:
         return any(":" in address for address in self.publish_addresses)
 
 
+def required_secret(value: pulumi.Output[str] | None, key: str) -> pulumi.Output[str]:
+    """A secret setting this cloud needs; settings validation has already refused its absence."""
+    if value is None:
+        raise pulumi.RunError(f"p2pvps:{key} is required on this cloud")
+    return pulumi.Output.secret(value)
+
+
 def remote_dirs(admin_user: str) -> HostDirs:
     return HostDirs(data_dir=DATA_DIR, log_root=f"/home/{admin_user}/.p2pvps/logs")
 

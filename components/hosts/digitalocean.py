@@ -15,6 +15,7 @@ from components.hosts.base import (
     openssh_public_key,
     readiness_gate,
     remote_dirs,
+    required_secret,
 )
 from components.ports import ANYWHERE, PublicPort
 from components.settings import Settings
@@ -202,7 +203,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             generation=droplet.id,
             machine=droplet,
             dns=zone,
-            dns_credentials={"DO_TOKEN": pulumi.Output.secret(settings.secrets.dns_token)},
+            dns_credentials={"DO_TOKEN": required_secret(settings.secrets.dns_token, "dnsToken")},
         )
         self.register_outputs(
             {

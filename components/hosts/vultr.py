@@ -18,6 +18,7 @@ from components.hosts.base import (
     openssh_public_key,
     readiness_gate,
     remote_dirs,
+    required_secret,
 )
 from components.ports import ANYWHERE, PortRange, PublicPort
 from components.settings import Settings
@@ -68,7 +69,9 @@ class VultrDns(pulumi.ComponentResource):
         super().__init__("p2pvps:vultr:Dns", name, None, opts)
         zone_name: pulumi.Input[str] = settings.domain
         if settings.create_dns_zone:
-            zone_name = vultr.DnsDomain(f"{name}-zone", domain=settings.domain, opts=pulumi.ResourceOptions(parent=self)).domain
+            zone_name = vultr.DnsDomain(
+                f"{name}-zone", domain=settings.domain, opts=pulumi.ResourceOptions(parent=self)
+            ).domain
         addresses: list[tuple[str, pulumi.Input[str]]] = [("A", ipv4)]
         if ipv6 is not None:
             addresses.append(("AAAA", ipv6))
@@ -198,6 +201,6 @@ class VultrHost(pulumi.ComponentResource):
             generation=instance.id,
             machine=instance,
             dns=zone,
-            dns_credentials={"VULTR_API_KEY": pulumi.Output.secret(settings.secrets.dns_token)},
+            dns_credentials={"VULTR_API_KEY": required_secret(settings.secrets.dns_token, "dnsToken")},
         )
         self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_public_key})

@@ -1,5 +1,6 @@
-# Readiness gate, run over SSH as the admin user; data_dir is set by the line above this one.
+# Readiness gate, run over SSH as the admin user; the program sets data_dir in the line above.
 # Succeeds once cloud-init has finished, the data volume is mounted and Docker answers.
+: "${data_dir:?data_dir must be set before this script}"
 status=0
 cloud-init status --wait >/dev/null 2>&1 || status=$?
 if [ "$status" -eq 2 ]; then

@@ -81,7 +81,7 @@ CLOUDS = (*CLOUD_PROFILES, "local")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "nobody", "ubuntu", "admin", "docker"})
+RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "nobody", "ubuntu", "admin", "docker"})
 _SSH_KEY_TYPES = frozenset(
     {
         "ssh-ed25519",
@@ -267,7 +267,7 @@ def _email_error(value: str) -> str | None:
 def _username_error(value: str) -> str | None:
     if not _USERNAME.match(value):
         return f"{_quote(value)} is not a valid Linux user name; expected lowercase letters, digits, _ or -"
-    if value in _RESERVED_USERS:
+    if value in RESERVED_USERS:
         return f"{_quote(value)} is reserved on Ubuntu; choose another name such as p2pvps"
     return None
 

@@ -393,6 +393,13 @@ def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
     ssh_server = read.integer("sshServerPort", 1024, 65535)
     ssh_tunnels = read.port_range("sshTunnelPorts")
     localtunnel = read.port_range("localtunnelPorts")
+    valid = True
+    if localtunnel is not None and len(localtunnel) < 10:
+        problems.add(
+            "localtunnelPorts",
+            f"{_quote(str(localtunnel))} holds {len(localtunnel)} ports; each client needs one, give at least 10",
+        )
+        valid = False
     if ssh_server is None or ssh_tunnels is None or localtunnel is None:
         return None
     configured = [
@@ -402,18 +409,11 @@ def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
     ]
     labelled = [(f"{NAMESPACE}:{key} ({ports})", ports) for key, ports in configured]
     labelled += [(f"{what} ({port})", PortRange.single(port)) for port, what in _FIXED_PUBLIC_PORTS.items()]
-    valid = True
     for index, (key, ports) in enumerate(configured):
         for other_index, (other_label, other) in enumerate(labelled):
             if other_index != index and ports.overlaps(other):
                 problems.add(key, f"{_quote(str(ports))} overlaps {other_label}")
                 valid = False
-    if len(localtunnel) < 10:
-        problems.add(
-            "localtunnelPorts",
-            f"{_quote(str(localtunnel))} holds {len(localtunnel)} ports; each client needs one, give at least 10",
-        )
-        valid = False
     return TunnelPorts(ssh_server, ssh_tunnels, localtunnel) if valid else None
 
 

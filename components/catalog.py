@@ -122,7 +122,6 @@ class ServiceSpec:
     files: tuple[ServiceFile, ...] = ()
     depends_on: tuple[str, ...] = ()
     needs_dns: bool = False
-    init: bool = False
 
     @property
     def container_name(self) -> str:
@@ -382,7 +381,6 @@ def _ssh_server(values: StackValues) -> ServiceSpec:
             ("TUNNEL_PORTS", str(tunnels.ssh_tunnels)),
             ("TUNNEL_PASSWORD", Secret("TUNNEL_PASSWORD", required=False)),
         ),
-        init=True,
     )
 
 

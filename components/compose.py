@@ -106,8 +106,6 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         "retries": check.retries,
         "start_period": f"{check.start_period_s}s",
     }
-    if spec.init:
-        entry["init"] = True
     entry["logging"] = {"driver": "local", "options": dict(LOG_OPTIONS)}
     return entry
 

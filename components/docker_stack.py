@@ -98,7 +98,6 @@ class Service(pulumi.ComponentResource):
             healthcheck=healthcheck(spec),
             wait=True,
             wait_timeout=HEALTHY_TIMEOUT_S,
-            init=spec.init,
             log_driver="local",
             log_opts=LOG_OPTIONS,
             privileged=False,

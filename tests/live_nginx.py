@@ -1,0 +1,162 @@
+"""Debian's nginx serving the site configuration the program renders, on loopback, with a test CA.
+
+Only render parameters differ from production (listen address and ports, upstream addresses,
+certificate paths, no resolver); the text itself is `components.nginx.render_site_config`'s.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from components import dns
+from components.nginx import NginxParams, TlsPaths, render_site_config
+from e2e_helpers import background, free_port, port_is_free, wait_until
+from tools import require
+
+DOMAIN = "dev.p2pvps.test"
+
+
+@dataclass(frozen=True)
+class TestCa:
+    """A CA and, signed by it, a CA:FALSE serverAuth leaf for the site and the LocalTunnel names."""
+
+    ca: Path
+    site: TlsPaths
+    localtunnel: TlsPaths
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run([require("openssl"), *args], check=True, capture_output=True)
+
+
+def _leaf(directory: Path, ca: Path, ca_key: Path, names: tuple[str, ...]) -> TlsPaths:
+    directory.mkdir(parents=True)
+    key, request, certificate = directory / "privkey.pem", directory / "request.pem", directory / "fullchain.pem"
+    san = ",".join(f"DNS:{name}" for name in names)
+    _openssl(
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={names[0]}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(request),
+    )
+    extensions = directory / "leaf.ext"
+    extensions.write_text(
+        f"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        f"extendedKeyUsage=serverAuth\nsubjectAltName={san}\n"
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(request),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-sha256",
+        "-extfile",
+        str(extensions),
+        "-out",
+        str(certificate),
+    )
+    return TlsPaths(str(certificate), str(key))
+
+
+def make_test_ca(directory: Path, domain: str = DOMAIN) -> TestCa:
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=p2pvps test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+    )
+    return TestCa(
+        ca=ca,
+        site=_leaf(directory / "site", ca, ca_key, dns.site_hostnames(domain)),
+        localtunnel=_leaf(directory / "lt", ca, ca_key, dns.localtunnel_hostnames(domain)),
+    )
+
+
+@dataclass(frozen=True)
+class RunningNginx:
+    http_port: int
+    https_port: int
+    ca: Path
+    webroot: Path
+    config: str
+
+
+def main_config(directory: Path, site: Path) -> str:
+    """A main nginx.conf keeping pid, logs and temp files in `directory`, including the site file.
+
+    Workers run as root here because pytest's temporary directories are private to root.
+    """
+    temp = {name: directory / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    return (
+        f"user root;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\ndaemon off;\nevents {{}}\n"
+        "http {\n"
+        f"    access_log {directory}/access.log;\n"
+        + "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items())
+        + f"    include {site};\n}}\n"
+    )
+
+
+@contextmanager
+def running_nginx(
+    directory: Path, tls: TestCa, *, cms_upstream: str, localtunnel_upstream: str, domain: str = DOMAIN
+) -> Iterator[RunningNginx]:
+    """Start nginx with the rendered site configuration; stop it afterwards."""
+    directory.mkdir(parents=True, exist_ok=True)
+    webroot = directory / "acme"
+    (webroot / ".well-known" / "acme-challenge").mkdir(parents=True)
+    http_port, https_port = free_port(), free_port()
+    params = NginxParams(
+        domain=domain,
+        http_port=http_port,
+        https_port=https_port,
+        listen_address="127.0.0.1",
+        public_https_port=https_port,
+        cms_upstream=cms_upstream,
+        localtunnel_upstream=localtunnel_upstream,
+        site_tls=tls.site,
+        localtunnel_tls=tls.localtunnel,
+        acme_webroot=str(webroot),
+        resolver=None,
+    )
+    config = render_site_config(params)
+    site = directory / "site.conf"
+    site.write_text(config)
+    main = directory / "nginx.conf"
+    main.write_text(main_config(directory, site))
+    command = [require("nginx"), "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(main)]
+    with background(command, directory / "nginx.out") as process:
+        wait_until(lambda: process.poll() is None and not port_is_free(https_port), "nginx to listen")
+        yield RunningNginx(http_port, https_port, tls.ca, webroot, config)

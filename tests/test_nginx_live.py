@@ -1,0 +1,232 @@
+"""The rendered site configuration in a live Debian nginx on loopback: routing, headers, ACME, redirects,
+HSTS, HTTP/2, websocket upgrade, and sslyze's check of the Mozilla "intermediate" TLS profile."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from e2e_helpers import background, free_port, port_is_free, wait_until
+from live_nginx import DOMAIN, RunningNginx, main_config, make_test_ca, running_nginx
+from tools import require, run
+
+
+@dataclass
+class Upstream:
+    """A loopback stand-in for ConnextCMS or the LocalTunnel server that records what reaches it."""
+
+    name: str
+    requests: list[dict[str, str]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def address(self) -> str:
+        assert self.server is not None
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> None:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen = {"path": self.path, **{key.lower(): value for key, value in self.headers.items()}}
+                upstream.requests.append(seen)
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    self.send_response(101)
+                    self.send_header("Upgrade", "websocket")
+                    self.send_header("Connection", "Upgrade")
+                    self.end_headers()
+                    return
+                body = json.dumps({"upstream": upstream.name, **seen}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@dataclass(frozen=True)
+class Site:
+    nginx: RunningNginx
+    cms: Upstream
+    localtunnel: Upstream
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    workdir = tmp_path_factory.mktemp("nginx-live")
+    cms, localtunnel = Upstream("cms"), Upstream("localtunnel")
+    cms.start()
+    localtunnel.start()
+    try:
+        tls = make_test_ca(workdir / "tls")
+        with running_nginx(
+            workdir / "nginx", tls, cms_upstream=cms.address, localtunnel_upstream=localtunnel.address
+        ) as nginx:
+            yield Site(nginx, cms, localtunnel, workdir)
+    finally:
+        cms.stop()
+        localtunnel.stop()
+
+
+def curl(site: Site, host: str, path: str = "/", *, https: bool = True, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """One request through nginx with the name resolved to loopback: status, HTTP version, headers, body."""
+    port = site.nginx.https_port if https else site.nginx.http_port
+    url = f"{'https' if https else 'http'}://{host}:{port}{path}"
+    headers_file = site.workdir / "headers.txt"
+    body_file = site.workdir / "body.txt"
+    result = run(
+        [
+            require("curl"),
+            "-s",
+            "--resolve",
+            f"{host}:{port}:127.0.0.1",
+            "--cacert",
+            str(site.nginx.ca),
+            "-D",
+            str(headers_file),
+            "-o",
+            str(body_file),
+            "-w",
+            "%{http_version} %{http_code}",
+            *extra,
+            url,
+        ],
+    )
+    assert result.returncode == 0, result.stderr
+    version, code = result.stdout.split()
+    lines = headers_file.read_text().splitlines()[1:]
+    headers = {
+        name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines) if value
+    }
+    return {"version": version, "code": code, "body": body_file.read_text(), **headers}
+
+
+@pytest.mark.parametrize("host", [DOMAIN, f"www.{DOMAIN}"])
+def test_site_names_reach_the_cms_with_forwarding_headers(site: Site, host: str) -> None:
+    response = curl(site, host, "/keystone/signin?x=1")
+    assert response["code"] == "200"
+    seen = json.loads(response["body"])
+    assert seen["upstream"] == "cms"
+    assert seen["path"] == "/keystone/signin?x=1"
+    assert seen["host"] == host
+    assert seen["x-forwarded-proto"] == "https"
+    assert seen["x-forwarded-for"] == "127.0.0.1"
+    assert seen["x-forwarded-host"] == host
+    assert seen["x-real-ip"] == "127.0.0.1"
+
+
+def test_a_spoofed_forwarded_for_is_replaced(site: Site) -> None:
+    seen = json.loads(curl(site, DOMAIN, extra=("-H", "X-Forwarded-For: 6.6.6.6"))["body"])
+    assert seen["x-forwarded-for"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("host", [f"lt.{DOMAIN}", f"mydevice.lt.{DOMAIN}"])
+def test_localtunnel_names_reach_the_localtunnel_server_with_their_host(site: Site, host: str) -> None:
+    seen = json.loads(curl(site, host)["body"])
+    assert seen["upstream"] == "localtunnel"
+    assert seen["host"] == host
+
+
+def test_acme_challenges_are_served_over_plain_http(site: Site) -> None:
+    (site.nginx.webroot / ".well-known" / "acme-challenge" / "tok3n").write_text("tok3n.thumbprint")
+    response = curl(site, DOMAIN, "/.well-known/acme-challenge/tok3n", https=False)
+    assert (response["code"], response["body"]) == ("200", "tok3n.thumbprint")
+    assert curl(site, DOMAIN, "/.well-known/acme-challenge/missing", https=False)["code"] == "404"
+
+
+@pytest.mark.parametrize("path", ["/", "/market/?q=1", "/.well-known/other"])
+def test_every_other_http_request_is_redirected_to_https(site: Site, path: str) -> None:
+    response = curl(site, f"www.{DOMAIN}", path, https=False)
+    assert response["code"] == "301"
+    assert response["location"] == f"https://www.{DOMAIN}:{site.nginx.https_port}{path}"
+
+
+def test_https_answers_over_http2_with_hsts(site: Site) -> None:
+    response = curl(site, DOMAIN, extra=("--http2",))
+    assert response["version"] == "2"
+    assert response["strict-transport-security"] == "max-age=63072000"
+    assert response["x-content-type-options"] == "nosniff"
+    assert "server" not in response or "/" not in response["server"], "no version in the Server header"
+
+
+def test_websocket_upgrade_reaches_the_upstream(site: Site) -> None:
+    context = ssl.create_default_context(cafile=str(site.nginx.ca))
+    context.set_alpn_protocols(["http/1.1"])
+    host = f"mydevice.lt.{DOMAIN}"
+    with (
+        socket.create_connection(("127.0.0.1", site.nginx.https_port)) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        tls.sendall(
+            f"GET /socket HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        status = tls.recv(4096).decode().splitlines()[0]
+    assert status.startswith("HTTP/1.1 101")
+    seen = site.localtunnel.requests[-1]
+    assert (seen["upgrade"], seen["connection"].lower()) == ("websocket", "upgrade")
+
+
+def test_sslyze_finds_the_mozilla_intermediate_profile(site: Site) -> None:
+    result = run(
+        [
+            require("sslyze"),
+            "--mozilla_config=intermediate",
+            f"--sni={DOMAIN}",
+            f"--certinfo_ca_file={site.nginx.ca}",
+            f"127.0.0.1:{site.nginx.https_port}",
+        ],
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert f"127.0.0.1:{site.nginx.https_port}: OK - Compliant." in result.stdout
+
+
+def test_sslyze_check_can_fail(tmp_path: Path) -> None:
+    """Control: the same check refuses a server whose cipher list goes beyond the profile."""
+    tls = make_test_ca(tmp_path / "tls")
+    port = free_port()
+    site = tmp_path / "weak.conf"
+    site.write_text(
+        f"server {{\n  listen 127.0.0.1:{port} ssl;\n  ssl_certificate {tls.site.certificate};\n"
+        f"  ssl_certificate_key {tls.site.key};\n  ssl_protocols TLSv1.2 TLSv1.3;\n"
+        "  ssl_ciphers HIGH:!aNULL;\n  return 200;\n}\n"
+    )
+    main = tmp_path / "nginx.conf"
+    main.write_text(main_config(tmp_path, site))
+    command = [require("nginx"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(main)]
+    with background(command, tmp_path / "nginx.out") as process:
+        wait_until(lambda: process.poll() is None and not port_is_free(port), "nginx to listen")
+        result = run(
+            [
+                require("sslyze"),
+                "--mozilla_config=intermediate",
+                f"--sni={DOMAIN}",
+                f"--certinfo_ca_file={tls.ca}",
+                f"127.0.0.1:{port}",
+            ],
+            timeout=300,
+        )
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port}: FAILED - Not compliant." in result.stdout, result.stdout[-2000:]

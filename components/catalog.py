@@ -239,7 +239,7 @@ def _certbot(values: StackValues) -> ServiceSpec:
         "Let's Encrypt: HTTP-01 for the site, DNS-01 for the *.lt wildcard; renews forever",
         image=values.certbot_image,
         entrypoint=("/bin/sh", "/opt/p2pvps/certbot-loop.sh"),
-        healthcheck=Healthcheck(("/bin/sh", "/opt/p2pvps/certbot-loop.sh", "--check"), interval_s=300),
+        healthcheck=Healthcheck(("/bin/sh", "/opt/p2pvps/certbot-loop.sh", "--check"), start_period_s=240),
         volumes=(
             DataVolume("letsencrypt", "/etc/letsencrypt"),
             DataVolume("acme-webroot", "/var/www/acme", mode="0755"),

@@ -54,11 +54,27 @@ pulumi.runtime.set_mocks(MockCloud(), project={project!r}, stack={stack!r}, prev
 _sync_await(run_pulumi_func(lambda: runpy.run_path({main!r}, run_name="__main__")))
 """
 
+BARE_CONTAINERS = """
+import sys
+sys.path.insert(0, {root!r})
+import pulumi, pulumi_docker as docker
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from offline.mock_cloud import MockCloud
+pulumi.runtime.set_mocks(MockCloud(), project="bench", stack="bench", preview=False)
+def program():
+    for index in range({count}):
+        docker.Container(f"c{{index}}", image="busybox")
+_sync_await(run_pulumi_func(program))
+"""
+
 PROBE = (
     EVALUATE
     + """
 import json
-print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in {packages!r})))
+from pulumi.runtime.settings import get_monitor
+modules = sorted(name for name in sys.modules if name.split(".")[0] in {packages!r})
+print(json.dumps({{"modules": modules, "resources": len(get_monitor().resources)}}))
 """
 )
 
@@ -75,6 +91,7 @@ class StackResult:
     evaluation: Measurement
     floor: Measurement
     sdk_modules: int
+    resources: int
 
     @property
     def ratio(self) -> float:
@@ -124,7 +141,8 @@ def measure(stack: str, runs: int) -> StackResult:
     probe = subprocess.run(
         [sys.executable, "-c", _script(PROBE, stack)], env=env, check=True, capture_output=True, text=True
     )
-    modules = json.loads(probe.stdout.strip().splitlines()[-1])
+    found = json.loads(probe.stdout.strip().splitlines()[-1])
+    modules = found["modules"]
     floor_code = "".join(f"import {name}\n" for name in modules)
     evaluation_code = _script(EVALUATE, stack)
     evaluations: list[Measurement] = []
@@ -132,7 +150,18 @@ def measure(stack: str, runs: int) -> StackResult:
     for _ in range(runs):
         floors.append(run_once(floor_code, env))
         evaluations.append(run_once(evaluation_code, env))
-    return StackResult(stack, median(evaluations), median(floors), len(modules))
+    return StackResult(stack, median(evaluations), median(floors), len(modules), found["resources"])
+
+
+def sdk_cost_per_resource(runs: int, count: int = 50) -> float:
+    """Seconds the Pulumi SDK itself spends on one typed resource under mocks (a bare docker.Container)."""
+    env = os.environ | {"PYTHONWARNINGS": "ignore"}
+
+    def timed(n: int) -> float:
+        code = BARE_CONTAINERS.format(root=str(PROJECT_DIR), count=n)
+        return statistics.median(run_once(code, env).seconds for _ in range(runs))
+
+    return (timed(count) - timed(0)) / count
 
 
 def machine() -> str:
@@ -153,15 +182,20 @@ def main() -> None:
     parser.add_argument("stacks", nargs="*", default=stack_names())
     arguments = parser.parse_args()
     print(f"# {machine()}, {time.strftime('%Y-%m-%d')}, median of {arguments.runs} fresh processes each")
-    print("| stack | evaluation (s) | SDK import floor (s) | ratio | peak RSS eval / floor (MB) | SDK modules |")
-    print("|---|---|---|---|---|---|")
+    print("| stack | evaluation (s) | SDK import floor (s) | ratio | peak MB eval / floor | SDK modules | resources |")
+    print("|---|---|---|---|---|---|---|")
     for stack in arguments.stacks:
         result = measure(stack, arguments.runs)
         print(
             f"| {stack} | {result.evaluation.seconds:.3f} | {result.floor.seconds:.3f} | {result.ratio:.2f} "
-            f"| {result.evaluation.peak_mb:.0f} / {result.floor.peak_mb:.0f} | {result.sdk_modules} |",
+            f"| {result.evaluation.peak_mb:.0f} / {result.floor.peak_mb:.0f} "
+            f"| {result.sdk_modules} | {result.resources} |",
             flush=True,
         )
+    per_resource = sdk_cost_per_resource(arguments.runs)
+    print(
+        f"\nThe Pulumi SDK alone: {per_resource * 1000:.1f} ms per typed resource under mocks (bare docker.Container)."
+    )
 
 
 if __name__ == "__main__":

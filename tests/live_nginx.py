@@ -33,6 +33,28 @@ def _openssl(*args: str) -> None:
     subprocess.run([require("openssl"), *args], check=True, capture_output=True)
 
 
+def self_signed(directory: Path, common_name: str) -> TlsPaths:
+    """A self-signed pair in Let's Encrypt's layout (fullchain.pem, privkey.pem) under `directory`."""
+    directory.mkdir(parents=True)
+    paths = TlsPaths.under(str(directory))
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        f"/CN={common_name}",
+        "-keyout",
+        paths.key,
+        "-out",
+        paths.certificate,
+    )
+    return paths
+
+
 def _leaf(directory: Path, ca: Path, ca_key: Path, names: tuple[str, ...]) -> TlsPaths:
     directory.mkdir(parents=True)
     key, request, certificate = directory / "privkey.pem", directory / "request.pem", directory / "fullchain.pem"
@@ -114,18 +136,20 @@ class RunningNginx:
     config: str
 
 
-def main_config(directory: Path, site: Path) -> str:
-    """A main nginx.conf keeping pid, logs and temp files in `directory`, including the site file.
+def main_config(directory: Path, include: Path | str, *, pid: str | None = None, foreground: bool = True) -> str:
+    """A main nginx.conf keeping logs and temp files (and the pid, unless given) in `directory`,
+    including the site configuration `include` (a file or a glob).
 
     Workers run as root here because pytest's temporary directories are private to root.
     """
     temp = {name: directory / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     return (
-        f"user root;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\ndaemon off;\nevents {{}}\n"
-        "http {\n"
-        f"    access_log {directory}/access.log;\n"
+        f"user root;\npid {pid or directory / 'nginx.pid'};\nerror_log {directory}/error.log;\n"
+        + ("daemon off;\n" if foreground else "")
+        + "events {}\nhttp {\n"
+        + f"    access_log {directory}/access.log;\n"
         + "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items())
-        + f"    include {site};\n}}\n"
+        + f"    include {include};\n}}\n"
     )
 
 

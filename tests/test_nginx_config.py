@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import evaluate
+from live_nginx import main_config, self_signed
 from tools import require, run
 
 NGINX_CONF_DIR = Path("/etc/nginx")
@@ -21,30 +22,6 @@ def uploaded_config(stack: str) -> str:
     return upload["content"]
 
 
-def self_signed(directory: Path, name: str) -> None:
-    directory.mkdir(parents=True)
-    subprocess.run(
-        [
-            require("openssl"),
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={name}",
-            "-keyout",
-            str(directory / "privkey.pem"),
-            "-out",
-            str(directory / "fullchain.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
 def nginx_test(config: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`nginx -t` on the production text at its production paths, inside a private mount namespace
     where a tmpfs stands in for /etc/nginx (the image's layout: conf.d, tls/<name>)."""
@@ -53,10 +30,7 @@ def nginx_test(config: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     (staging / "conf.d" / "default.conf").write_text(config)
     for name in ("site", "lt"):
         self_signed(staging / "tls" / name, name)
-    (staging / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
-        f"http {{\n  access_log off;\n  include /etc/nginx/conf.d/*.conf;\n}}\n"
-    )
+    (staging / "nginx.conf").write_text(main_config(tmp_path, f"{NGINX_CONF_DIR}/conf.d/*.conf"))
     script = (
         f'mount -t tmpfs tmpfs {NGINX_CONF_DIR} && cp -a "$0"/. {NGINX_CONF_DIR}/ '
         f"&& exec nginx -t -c {NGINX_CONF_DIR}/nginx.conf"

@@ -7,11 +7,11 @@ Runs Debian's nginx and compose/nginx/p2pvps-tls in a private mount namespace wh
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from components.catalog import COMPOSE_DIR, tls_names
 from components.nginx import NginxParams, render_site_config
+from live_nginx import main_config, self_signed
 from tools import require, run
 
 DOMAIN = "dev.p2pvps.test"
@@ -60,31 +60,9 @@ def stage(tmp_path: Path) -> Path:
     )
     (etc / "conf.d" / "default.conf").write_text(render_site_config(params))
     (etc / "nginx.conf").write_text(
-        f"pid /run/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n  access_log off;\n  include /etc/nginx/conf.d/*.conf;\n}}\n"
+        main_config(tmp_path, "/etc/nginx/conf.d/*.conf", pid="/run/nginx.pid", foreground=False)
     )
-    issued = tmp_path / "issued"
-    issued.mkdir()
-    subprocess.run(
-        [
-            require("openssl"),
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=issued",
-            "-keyout",
-            str(issued / "privkey.pem"),
-            "-out",
-            str(issued / "fullchain.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    self_signed(tmp_path / "issued", "issued")
     return tmp_path
 
 

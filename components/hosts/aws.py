@@ -8,16 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import dns
-from components.cloud_init import CloudInitParams, render_cloud_config
-from components.hosts.base import (
-    DATA_DIR,
-    HostHandle,
-    SshAccess,
-    host_key,
-    openssh_public_key,
-    readiness_gate,
-    remote_dirs,
-)
+from components.hosts.base import host_key, server_handle, user_data
 from components.ports import PublicPort, split_by_family
 from components.settings import Settings
 
@@ -180,7 +171,6 @@ class AwsHost(pulumi.ComponentResource):
         )
 
         server_key = host_key(f"{name}-host-key", self)
-        server_public_key = openssh_public_key(server_key)
         security_group = aws.ec2.SecurityGroup(
             f"{name}-firewall",
             name=prefix,
@@ -203,27 +193,13 @@ class AwsHost(pulumi.ComponentResource):
             tags={"Name": f"{prefix}-data"},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
         )
-        user_data = pulumi.Output.all(server_key.private_key_openssh, server_public_key, volume.id).apply(
-            lambda values: render_cloud_config(
-                CloudInitParams(
-                    hostname=prefix,
-                    admin_user=admin.user,
-                    admin_keys=admin.ssh_public_keys,
-                    host_key_private=values[0],
-                    host_key_public=values[1],
-                    data_device=ebs_device(values[2]),
-                    data_dir=DATA_DIR,
-                    log_services=log_services,
-                )
-            )
-        )
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=ami.id,
             instance_type=settings.size,
             availability_zone=zone_name,
             vpc_security_group_ids=[security_group.id],
-            user_data=user_data,
+            user_data=user_data(settings, server_key, volume.id.apply(ebs_device), log_services),
             user_data_replace_on_change=False,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
@@ -266,21 +242,14 @@ class AwsHost(pulumi.ComponentResource):
         )
         certbot_key = aws.iam.AccessKey(f"{name}-certbot-key", user=certbot_user.name, opts=child)
 
-        ssh = SshAccess(address=elastic_ip.public_ip, user=admin.user, host_public_key=server_public_key)
-        gate = readiness_gate(
-            f"{name}-ready",
-            connection=ssh.connection(),
-            generation=instance.id,
-            depends_on=[association, attachment, security_group],
-            parent=self,
-        )
-        self.handle = HostHandle(
-            dirs=remote_dirs(admin.user),
-            publish_addresses=("0.0.0.0",),
-            ssh=ssh,
-            ready=gate,
-            generation=instance.id,
+        self.handle = server_handle(
+            name,
+            self,
+            settings,
+            host=server_key,
+            address=elastic_ip.public_ip,
             machine=instance,
+            ready_after=[association, attachment, security_group],
             dns=zone,
             dns_credentials={
                 "AWS_ACCESS_KEY_ID": pulumi.Output.secret(certbot_key.id),
@@ -292,6 +261,6 @@ class AwsHost(pulumi.ComponentResource):
                 "address": elastic_ip.public_ip,
                 "instanceId": instance.id,
                 "volumeId": volume.id,
-                "hostKey": server_public_key,
+                "hostKey": server_key.public,
             }
         )

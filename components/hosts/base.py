@@ -11,7 +11,9 @@ import pulumi
 import pulumi_command as command
 import pulumi_tls as tls
 
+from components.cloud_init import CloudInitParams, render_cloud_config
 from components.host_dirs import HostDirs
+from components.settings import Settings
 
 DATA_DIR = "/srv/p2pvps"
 GATE_TIMEOUT = "20m"
@@ -89,13 +91,67 @@ def pinned_ssh_options(host_public_key: str) -> list[str]:
     ]
 
 
-def host_key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:
-    """The server's SSH host key, made here so every client can pin it before the first boot."""
-    return tls.PrivateKey(name, algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent))
+@dataclass(frozen=True)
+class HostKey:
+    """The server's SSH host key pair, made by the program so every client can pin it before the first boot."""
+
+    key: tls.PrivateKey
+    public: pulumi.Output[str]
 
 
-def openssh_public_key(key: tls.PrivateKey) -> pulumi.Output[str]:
-    return key.public_key_openssh.apply(str.strip)
+def host_key(name: str, parent: pulumi.Resource) -> HostKey:
+    key = tls.PrivateKey(name, algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent))
+    return HostKey(key, key.public_key_openssh.apply(str.strip))
+
+
+def user_data(
+    settings: Settings, host: HostKey, data_device: pulumi.Input[str], log_services: tuple[str, ...]
+) -> pulumi.Output[str]:
+    """The cloud-init document of a server; secret, since it carries the host's private key."""
+    admin = settings.admin
+    return pulumi.Output.all(host.key.private_key_openssh, host.public, data_device).apply(
+        lambda values: render_cloud_config(
+            CloudInitParams(
+                hostname=settings.resource_prefix,
+                admin_user=admin.user,
+                admin_keys=admin.ssh_public_keys,
+                host_key_private=values[0],
+                host_key_public=values[1],
+                data_device=values[2],
+                data_dir=DATA_DIR,
+                log_services=log_services,
+            )
+        )
+    )
+
+
+def server_handle(
+    name: str,
+    parent: pulumi.Resource,
+    settings: Settings,
+    *,
+    host: HostKey,
+    address: pulumi.Output[str],
+    machine: pulumi.CustomResource,
+    ready_after: list[pulumi.Resource],
+    dns: pulumi.Resource,
+    dns_credentials: Mapping[str, pulumi.Output[str]],
+) -> HostHandle:
+    """The handle of a cloud server, with the readiness gate that waits for it after `ready_after`."""
+    ssh = SshAccess(address=address, user=settings.admin.user, host_public_key=host.public)
+    gate = readiness_gate(
+        f"{name}-ready", connection=ssh.connection(), generation=machine.id, depends_on=ready_after, parent=parent
+    )
+    return HostHandle(
+        dirs=remote_dirs(settings.admin.user),
+        publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
+        ssh=ssh,
+        ready=gate,
+        generation=machine.id,
+        machine=machine,
+        dns=dns,
+        dns_credentials=dns_credentials,
+    )
 
 
 def admin_connection(

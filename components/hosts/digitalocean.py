@@ -6,17 +6,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components import dns
-from components.cloud_init import CloudInitParams, render_cloud_config
-from components.hosts.base import (
-    DATA_DIR,
-    HostHandle,
-    SshAccess,
-    host_key,
-    openssh_public_key,
-    readiness_gate,
-    remote_dirs,
-    required_secret,
-)
+from components.hosts.base import host_key, required_secret, server_handle, user_data
 from components.ports import ANYWHERE, PublicPort
 from components.settings import Settings
 
@@ -117,7 +107,6 @@ class DigitalOceanHost(pulumi.ComponentResource):
             for index, key in enumerate(admin.ssh_public_keys)
         ]
         server_key = host_key(f"{name}-host-key", self)
-        server_public_key = openssh_public_key(server_key)
 
         volume_name = f"{prefix}-data"
         volume = digitalocean.Volume(
@@ -129,20 +118,6 @@ class DigitalOceanHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
 
-        user_data = pulumi.Output.all(server_key.private_key_openssh, server_public_key).apply(
-            lambda keys: render_cloud_config(
-                CloudInitParams(
-                    hostname=prefix,
-                    admin_user=admin.user,
-                    admin_keys=admin.ssh_public_keys,
-                    host_key_private=keys[0],
-                    host_key_public=keys[1],
-                    data_device=volume_device(volume_name),
-                    data_dir=DATA_DIR,
-                    log_services=log_services,
-                )
-            )
-        )
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
             name=prefix,
@@ -150,7 +125,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             region=settings.region,
             size=settings.size,
             ssh_keys=[key.fingerprint for key in ssh_keys],
-            user_data=user_data,
+            user_data=user_data(settings, server_key, volume_device(volume_name), log_services),
             monitoring=True,
             ipv6=settings.ipv6,
             graceful_shutdown=True,
@@ -186,22 +161,14 @@ class DigitalOceanHost(pulumi.ComponentResource):
             ipv6=droplet.ipv6_address if settings.ipv6 else None,
             opts=child,
         )
-        ssh = SshAccess(address=reserved_ip.ip_address, user=admin.user, host_public_key=server_public_key)
-        gate = readiness_gate(
-            f"{name}-ready",
-            connection=ssh.connection(),
-            generation=droplet.id,
-            depends_on=[assignment, attachment, firewall],
-            parent=self,
-        )
-
-        self.handle = HostHandle(
-            dirs=remote_dirs(admin.user),
-            publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
-            ssh=ssh,
-            ready=gate,
-            generation=droplet.id,
+        self.handle = server_handle(
+            name,
+            self,
+            settings,
+            host=server_key,
+            address=reserved_ip.ip_address,
             machine=droplet,
+            ready_after=[assignment, attachment, firewall],
             dns=zone,
             dns_credentials={"DO_TOKEN": required_secret(settings.secrets.dns_token, "dnsToken")},
         )
@@ -210,6 +177,6 @@ class DigitalOceanHost(pulumi.ComponentResource):
                 "address": reserved_ip.ip_address,
                 "dropletId": droplet.id,
                 "volumeId": volume.id,
-                "hostKey": server_public_key,
+                "hostKey": server_key.public,
             }
         )

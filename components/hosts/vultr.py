@@ -9,17 +9,7 @@ import ediri_vultr as vultr
 import pulumi
 
 from components import dns
-from components.cloud_init import CloudInitParams, render_cloud_config
-from components.hosts.base import (
-    DATA_DIR,
-    HostHandle,
-    SshAccess,
-    host_key,
-    openssh_public_key,
-    readiness_gate,
-    remote_dirs,
-    required_secret,
-)
+from components.hosts.base import host_key, required_secret, server_handle, user_data
 from components.ports import ANYWHERE, PortRange, PublicPort
 from components.settings import Settings
 
@@ -117,7 +107,6 @@ class VultrHost(pulumi.ComponentResource):
             for index, key in enumerate(admin.ssh_public_keys)
         ]
         server_key = host_key(f"{name}-host-key", self)
-        server_public_key = openssh_public_key(server_key)
         reserved_ip = vultr.ReservedIp(f"{name}-ip", region=settings.region, ip_type="v4", label=prefix, opts=child)
         firewall = vultr.FirewallGroup(f"{name}-firewall", description=prefix, opts=child)
         rules = [
@@ -138,26 +127,12 @@ class VultrHost(pulumi.ComponentResource):
             filters=[vultr.GetOsFilterArgs(name="name", values=[OS_NAMES[settings.ubuntu_version]])],
             opts=pulumi.InvokeOptions(parent=self),
         ).id.apply(int)
-        user_data = pulumi.Output.all(server_key.private_key_openssh, server_public_key).apply(
-            lambda keys: render_cloud_config(
-                CloudInitParams(
-                    hostname=prefix,
-                    admin_user=admin.user,
-                    admin_keys=admin.ssh_public_keys,
-                    host_key_private=keys[0],
-                    host_key_public=keys[1],
-                    data_device=DATA_DEVICE,
-                    data_dir=DATA_DIR,
-                    log_services=log_services,
-                )
-            )
-        )
         instance = vultr.Instance(
             f"{name}-instance",
             region=settings.region,
             plan=settings.size,
             os_id=os_id,
-            user_data=user_data,
+            user_data=user_data(settings, server_key, DATA_DEVICE, log_services),
             hostname=prefix,
             label=prefix,
             tags=[settings.project, prefix],
@@ -185,22 +160,15 @@ class VultrHost(pulumi.ComponentResource):
             ipv6=instance.v6_main_ip if settings.ipv6 else None,
             opts=child,
         )
-        ssh = SshAccess(address=reserved_ip.subnet, user=admin.user, host_public_key=server_public_key)
-        gate = readiness_gate(
-            f"{name}-ready",
-            connection=ssh.connection(),
-            generation=instance.id,
-            depends_on=[storage, *rules],
-            parent=self,
-        )
-        self.handle = HostHandle(
-            dirs=remote_dirs(admin.user),
-            publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
-            ssh=ssh,
-            ready=gate,
-            generation=instance.id,
+        self.handle = server_handle(
+            name,
+            self,
+            settings,
+            host=server_key,
+            address=reserved_ip.subnet,
             machine=instance,
+            ready_after=[storage, *rules],
             dns=zone,
             dns_credentials={"VULTR_API_KEY": required_secret(settings.secrets.dns_token, "dnsToken")},
         )
-        self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_public_key})
+        self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_key.public})

@@ -61,9 +61,6 @@ class DigitalOceanDns(pulumi.ComponentResource):
         if settings.create_dns_zone:
             zone = digitalocean.Domain(f"{name}-zone", name=settings.domain, opts=pulumi.ResourceOptions(parent=self))
             zone_name = zone.name
-        addresses: list[tuple[str, pulumi.Input[str]]] = [("A", ipv4)]
-        if ipv6 is not None:
-            addresses.append(("AAAA", ipv6))
         self.records = [
             digitalocean.DnsRecord(
                 f"{name}-{kind.lower()}-{dns.record_slug(record)}",
@@ -74,7 +71,7 @@ class DigitalOceanDns(pulumi.ComponentResource):
                 ttl=dns.TTL_SECONDS,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for kind, address in addresses
+            for kind, address in dns.address_records(ipv4, ipv6)
             for record in dns.RECORD_NAMES
         ]
         self.register_outputs({"fqdns": [record.fqdn for record in self.records]})

@@ -62,9 +62,6 @@ class VultrDns(pulumi.ComponentResource):
             zone_name = vultr.DnsDomain(
                 f"{name}-zone", domain=settings.domain, opts=pulumi.ResourceOptions(parent=self)
             ).domain
-        addresses: list[tuple[str, pulumi.Input[str]]] = [("A", ipv4)]
-        if ipv6 is not None:
-            addresses.append(("AAAA", ipv6))
         self.records = [
             vultr.DnsRecord(
                 f"{name}-{kind.lower()}-{dns.record_slug(record)}",
@@ -75,7 +72,7 @@ class VultrDns(pulumi.ComponentResource):
                 ttl=dns.TTL_SECONDS,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for kind, address in addresses
+            for kind, address in dns.address_records(ipv4, ipv6)
             for record in dns.RECORD_NAMES
         ]
         self.register_outputs({})

@@ -37,7 +37,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "p2pvps"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 @dataclass
@@ -95,9 +94,6 @@ class Evaluation:
 
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.resources if r.urn == urn)
-
-    def types(self) -> set[str]:
-        return {r.type for r in self.resources}
 
     def ancestors(self, registration: Registration) -> Iterator[Registration]:
         parent = registration.parent

@@ -33,29 +33,19 @@ def _openssl(*args: str) -> None:
     subprocess.run([require("openssl"), *args], check=True, capture_output=True)
 
 
-def self_signed(directory: Path, common_name: str) -> TlsPaths:
+def self_signed(directory: Path, common_name: str, *extensions: str, days: int = 1) -> TlsPaths:
     """A self-signed pair in Let's Encrypt's layout (fullchain.pem, privkey.pem) under `directory`."""
     directory.mkdir(parents=True)
     paths = TlsPaths.under(str(directory))
+    added = [argument for extension in extensions for argument in ("-addext", extension)]
     _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        f"/CN={common_name}",
-        "-keyout",
-        paths.key,
-        "-out",
-        paths.certificate,
-    )
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days), "-subj", f"/CN={common_name}",
+        *added, "-keyout", paths.key, "-out", paths.certificate,
+    )  # fmt: skip
     return paths
 
 
-def _leaf(directory: Path, ca: Path, ca_key: Path, names: tuple[str, ...]) -> TlsPaths:
+def _leaf(directory: Path, ca: TlsPaths, names: tuple[str, ...]) -> TlsPaths:
     directory.mkdir(parents=True)
     key, request, certificate = directory / "privkey.pem", directory / "request.pem", directory / "fullchain.pem"
     san = ",".join(f"DNS:{name}" for name in names)
@@ -83,9 +73,9 @@ def _leaf(directory: Path, ca: Path, ca_key: Path, names: tuple[str, ...]) -> Tl
         "-in",
         str(request),
         "-CA",
-        str(ca),
+        ca.certificate,
         "-CAkey",
-        str(ca_key),
+        ca.key,
         "-CAcreateserial",
         "-days",
         "30",
@@ -100,30 +90,17 @@ def _leaf(directory: Path, ca: Path, ca_key: Path, names: tuple[str, ...]) -> Tl
 
 def make_test_ca(directory: Path, domain: str = DOMAIN) -> TestCa:
     directory.mkdir(parents=True, exist_ok=True)
-    ca, ca_key = directory / "ca.pem", directory / "ca.key"
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "30",
-        "-subj",
-        "/CN=p2pvps test CA",
-        "-addext",
+    ca = self_signed(
+        directory / "ca",
+        "p2pvps test CA",
         "basicConstraints=critical,CA:TRUE",
-        "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
-        "-keyout",
-        str(ca_key),
-        "-out",
-        str(ca),
+        days=30,
     )
     return TestCa(
-        ca=ca,
-        site=_leaf(directory / "site", ca, ca_key, dns.site_hostnames(domain)),
-        localtunnel=_leaf(directory / "lt", ca, ca_key, dns.localtunnel_hostnames(domain)),
+        ca=Path(ca.certificate),
+        site=_leaf(directory / "site", ca, dns.site_hostnames(domain)),
+        localtunnel=_leaf(directory / "lt", ca, dns.localtunnel_hostnames(domain)),
     )
 
 

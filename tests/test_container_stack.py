@@ -215,7 +215,7 @@ def test_built_images_are_tagged_by_their_context_digest(dev: Evaluation) -> Non
         assert image.plain("skipPush") is True
 
 
-def test_changing_a_build_context_changes_only_that_image_tag(tmp_path: Path) -> None:
+def test_changing_a_file_of_a_build_context_changes_its_digest(tmp_path: Path) -> None:
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text("FROM scratch\n")

@@ -1,11 +1,17 @@
 """Evaluation benchmark: what a stack's program costs on top of importing the SDKs it needs.
 
 For each example stack, in fresh interpreters:
-  evaluation  the program run under Pulumi's mocks, its config handed over in PULUMI_CONFIG as the
-              Pulumi CLI does, with the mock cloud answering;
-  floor       a bare import of exactly the SDK modules that evaluation loaded (found by a probe run).
-It prints the median wall time of each, the ratio evaluation / floor, and peak memory. A benchmark,
-not a test: run it with `make bench`, nothing asserts on its figures.
+  evaluation    the program run under Pulumi's mocks, its config handed over in PULUMI_CONFIG as the
+                Pulumi CLI does, with the mock cloud answering;
+  import floor  a bare import of exactly the SDK modules that evaluation loaded (found by a probe run);
+  registration  the import floor, then the program's own registrations (same types, names and
+  floor         inputs, recorded by offline.evaluate) replayed through the bare SDK as untyped
+                resources without parents or dependencies: what the SDK alone charges for this
+                stack, a lower bound for any program that registers these resources.
+It prints the median wall time of each, the ratio evaluation / import floor, the best ratio any
+program could reach (registration floor / import floor), and peak memory. Both sides run from
+cached bytecode, as every Pulumi run after the first does. A benchmark, not a test: run it with
+`make bench`, nothing asserts on its figures.
 
 Usage: python -m offline.bench [--runs N] [STACK ...]
 """
@@ -13,19 +19,23 @@ Usage: python -m offline.bench [--runs N] [STACK ...]
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from offline.evaluate import (
     PROJECT,
     PROJECT_DIR,
     as_config_string,
+    evaluate,
     secret_keys,
     sentinel_secrets,
     stack_config,
@@ -54,18 +64,34 @@ pulumi.runtime.set_mocks(MockCloud(), project={project!r}, stack={stack!r}, prev
 _sync_await(run_pulumi_func(lambda: runpy.run_path({main!r}, run_name="__main__")))
 """
 
-BARE_CONTAINERS = """
-import sys
+REPLAY = """
+import json, sys
 sys.path.insert(0, {root!r})
-import pulumi, pulumi_docker as docker
+{imports}
+import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from offline.mock_cloud import MockCloud
-pulumi.runtime.set_mocks(MockCloud(), project="bench", stack="bench", preview=False)
-def program():
-    for index in range({count}):
-        docker.Container(f"c{{index}}", image="busybox")
-_sync_await(run_pulumi_func(program))
+pulumi.runtime.set_mocks(MockCloud(), project={project!r}, stack={stack!r}, preview=False)
+with open({registrations!r}) as recorded:
+    registrations = json.load(recorded)
+def replay():
+    for type_, name, custom, inputs in registrations:
+        if type_.startswith("pulumi:providers:"):
+            pulumi.ProviderResource(type_.rsplit(":", 1)[1], name, inputs)
+        elif custom:
+            pulumi.CustomResource(type_, name, inputs)
+        else:
+            pulumi.ComponentResource(type_, name, inputs)
+_sync_await(run_pulumi_func(replay))
+"""
+
+RECORD = """
+import json, sys
+sys.path.insert(0, {root!r})
+from offline.bench import recorded_registrations
+with open({registrations!r}, "w") as out:
+    json.dump(recorded_registrations({stack!r}), out)
 """
 
 PROBE = (
@@ -90,6 +116,7 @@ class StackResult:
     stack: str
     evaluation: Measurement
     floor: Measurement
+    registration_floor: Measurement
     sdk_modules: int
     resources: int
 
@@ -97,71 +124,114 @@ class StackResult:
     def ratio(self) -> float:
         return self.evaluation.seconds / self.floor.seconds
 
+    @property
+    def best_ratio(self) -> float:
+        return self.registration_floor.seconds / self.floor.seconds
+
 
 def pulumi_environment(stack: str) -> dict[str, str]:
     """The stack's config the way the Pulumi CLI passes it to a Python program."""
     secrets = sentinel_secrets()
     config = {key: as_config_string(value) for key, value in stack_config(stack).items()}
     config |= {f"{PROJECT}:{key}": value for key, value in secrets.items()}
-    return os.environ | {
+    return _fresh_environment() | {
         "PULUMI_CONFIG": json.dumps(config),
         "PULUMI_CONFIG_SECRET_KEYS": json.dumps([f"{PROJECT}:{key}" for key in secret_keys()]),
-        "PYTHONWARNINGS": "ignore",
     }
 
 
-def _script(template: str, stack: str) -> str:
+def _fresh_environment() -> dict[str, str]:
+    """The caller's environment, except that bytecode caches are used (PYTHONDONTWRITEBYTECODE unset)."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return environment | {"PYTHONWARNINGS": "ignore"}
+
+
+def compile_project() -> None:
+    """Byte-compile the project's modules, as pip does for the SDKs, so neither side compiles sources."""
+    for package in ("components", "offline"):
+        compileall.compile_dir(PROJECT_DIR / package, quiet=1)
+
+
+def recorded_registrations(stack: str) -> list[tuple[str, str, bool, object]]:
+    """(type, name, custom, plain inputs) of every resource the stack's program registers."""
+    return [(r.type, r.name, r.custom, r.plain()) for r in evaluate(stack).resources]
+
+
+def _script(template: str, stack: str, **values: str) -> str:
     return template.format(
         root=str(PROJECT_DIR),
         project=PROJECT,
         stack=stack,
         main=str(PROJECT_DIR / "__main__.py"),
         packages=SDK_PACKAGES,
+        **values,
     )
 
 
+PEAK_REPORT = """
+with open("/proc/self/status") as status:
+    print(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+"""
+
+
 def run_once(code: str, env: dict[str, str]) -> Measurement:
-    """Wall time and peak RSS of one fresh interpreter running `code`."""
+    """Wall time and peak RSS of one fresh interpreter running `code`.
+
+    The child reports its own VmHWM: a child's ru_maxrss on Linux starts at its parent's RSS at fork.
+    """
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    command = [sys.executable, "-c", code + PEAK_REPORT]
+    child = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise subprocess.CalledProcessError(child.returncode, child.args)
-    return Measurement(elapsed, usage.ru_maxrss / 1024)
+        raise RuntimeError(f"a measured interpreter failed ({child.returncode}):\n{child.stderr}")
+    return Measurement(elapsed, int(child.stdout.split()[-1]) / 1024)
 
 
 def median(measurements: list[Measurement]) -> Measurement:
     return Measurement(statistics.median(m.seconds for m in measurements), max(m.peak_mb for m in measurements))
 
 
-def measure(stack: str, runs: int) -> StackResult:
-    env = pulumi_environment(stack)
+def probe_sdk_modules(stack: str, env: dict[str, str]) -> tuple[list[str], int]:
+    """The SDK modules one evaluation of `stack` loads, and how many resources it registers."""
     probe = subprocess.run(
         [sys.executable, "-c", _script(PROBE, stack)], env=env, check=True, capture_output=True, text=True
     )
     found = json.loads(probe.stdout.strip().splitlines()[-1])
-    modules = found["modules"]
-    floor_code = "".join(f"import {name}\n" for name in modules)
-    evaluation_code = _script(EVALUATE, stack)
-    evaluations: list[Measurement] = []
+    return found["modules"], found["resources"]
+
+
+def record_registrations(stack: str, env: dict[str, str], path: Path) -> None:
+    """Write what the stack's program registers to `path`, from a fresh interpreter."""
+    subprocess.run(
+        [sys.executable, "-c", _script(RECORD, stack, registrations=str(path))],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def floor_script(modules: list[str]) -> str:
+    return "".join(f"import {name}\n" for name in modules)
+
+
+def replay_script(stack: str, modules: list[str], registrations: Path) -> str:
+    return _script(REPLAY, stack, imports=floor_script(modules), registrations=str(registrations))
+
+
+def measure(stack: str, runs: int, scratch: Path) -> StackResult:
+    env = pulumi_environment(stack)
+    modules, resources = probe_sdk_modules(stack, env)
+    registrations = scratch / f"{stack}.json"
+    record_registrations(stack, env, registrations)
+    scripts = (floor_script(modules), replay_script(stack, modules, registrations), _script(EVALUATE, stack))
     floors: list[Measurement] = []
+    replays: list[Measurement] = []
+    evaluations: list[Measurement] = []
     for _ in range(runs):
-        floors.append(run_once(floor_code, env))
-        evaluations.append(run_once(evaluation_code, env))
-    return StackResult(stack, median(evaluations), median(floors), len(modules), found["resources"])
-
-
-def sdk_cost_per_resource(runs: int, count: int = 50) -> float:
-    """Seconds the Pulumi SDK itself spends on one typed resource under mocks (a bare docker.Container)."""
-    env = os.environ | {"PYTHONWARNINGS": "ignore"}
-
-    def timed(n: int) -> float:
-        code = BARE_CONTAINERS.format(root=str(PROJECT_DIR), count=n)
-        return statistics.median(run_once(code, env).seconds for _ in range(runs))
-
-    return (timed(count) - timed(0)) / count
+        for script, results in zip(scripts, (floors, replays, evaluations), strict=True):
+            results.append(run_once(script, env))
+    return StackResult(stack, median(evaluations), median(floors), median(replays), len(modules), resources)
 
 
 def machine() -> str:
@@ -181,21 +251,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("stacks", nargs="*", default=stack_names())
     arguments = parser.parse_args()
+    compile_project()
     print(f"# {machine()}, {time.strftime('%Y-%m-%d')}, median of {arguments.runs} fresh processes each")
-    print("| stack | evaluation (s) | SDK import floor (s) | ratio | peak MB eval / floor | SDK modules | resources |")
-    print("|---|---|---|---|---|---|---|")
-    for stack in arguments.stacks:
-        result = measure(stack, arguments.runs)
-        print(
-            f"| {stack} | {result.evaluation.seconds:.3f} | {result.floor.seconds:.3f} | {result.ratio:.2f} "
-            f"| {result.evaluation.peak_mb:.0f} / {result.floor.peak_mb:.0f} "
-            f"| {result.sdk_modules} | {result.resources} |",
-            flush=True,
-        )
-    per_resource = sdk_cost_per_resource(arguments.runs)
     print(
-        f"\nThe Pulumi SDK alone: {per_resource * 1000:.1f} ms per typed resource under mocks (bare docker.Container)."
+        "| stack | evaluation (s) | SDK import floor (s) | ratio | registration floor (s) | best possible ratio "
+        "| peak MB eval / floor | SDK modules | resources |"
     )
+    print("|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="p2pvps-bench-") as scratch:
+        for stack in arguments.stacks:
+            result = measure(stack, arguments.runs, Path(scratch))
+            print(
+                f"| {stack} | {result.evaluation.seconds:.3f} | {result.floor.seconds:.3f} | {result.ratio:.2f} "
+                f"| {result.registration_floor.seconds:.3f} | {result.best_ratio:.2f} "
+                f"| {result.evaluation.peak_mb:.0f} / {result.floor.peak_mb:.0f} "
+                f"| {result.sdk_modules} | {result.resources} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Registration:
 
     type: str
     name: str
+    custom: bool
     urn: str
     id: str
     inputs: dict[str, Any]
@@ -121,6 +122,7 @@ def _registration(request: Any, urn: str, id_: str) -> Registration:
     return Registration(
         type=request.type,
         name=request.name,
+        custom=request.custom,
         urn=urn,
         id=id_,
         inputs=json_format.MessageToDict(request.object),

@@ -3,7 +3,8 @@
 For each example stack, in fresh interpreters:
   evaluation    the program run under Pulumi's mocks, its config handed over in PULUMI_CONFIG as the
                 Pulumi CLI does, with the mock cloud answering;
-  import floor  a bare import of exactly the SDK modules that evaluation loaded (found by a probe run);
+  import floor  a bare import of exactly the SDK modules that evaluation executed (found by a probe
+                run; the SDKs' lazily imported modules count only where the program used them);
   registration  the import floor, then the program's own registrations (same types, names and
   floor         inputs, recorded by offline.evaluate) replayed through the bare SDK as untyped
                 resources without parents or dependencies: what the SDK alone charges for this
@@ -99,7 +100,11 @@ PROBE = (
     + """
 import json
 from pulumi.runtime.settings import get_monitor
-modules = sorted(name for name in sys.modules if name.split(".")[0] in {packages!r})
+modules = sorted(
+    name
+    for name, module in sys.modules.items()
+    if name.split(".")[0] in {packages!r} and type(module).__name__ != "_LazyModule"
+)
 print(json.dumps({{"modules": modules, "resources": len(get_monitor().resources)}}))
 """
 )
@@ -212,7 +217,9 @@ def record_registrations(stack: str, env: dict[str, str], path: Path) -> None:
 
 
 def floor_script(modules: list[str]) -> str:
-    return "".join(f"import {name}\n" for name in modules)
+    """Import and execute exactly `modules`: the SDKs import some submodules lazily, and a lazy module
+    runs only when an attribute other than its name, path or spec is read."""
+    return f"import importlib\nfor name in {modules!r}:\n    hasattr(importlib.import_module(name), '__all__')\n"
 
 
 def replay_script(stack: str, modules: list[str], registrations: Path) -> str:

@@ -1,5 +1,6 @@
-"""The evaluation benchmark measures what it says: its replay is the program's registrations, and a
-peak is the measured interpreter's own. Nothing here asserts on timings."""
+"""The evaluation benchmark measures what it says: its floor runs the SDK modules the program runs,
+its replay is the program's registrations, a peak is the measured interpreter's own. Nothing here
+asserts on timings."""
 
 from __future__ import annotations
 
@@ -32,10 +33,28 @@ def test_the_registration_floor_replays_every_resource_the_program_registers(tmp
     assert int(replay.stdout.split()[-1]) == registered
 
 
-def test_the_floor_imports_the_sdk_modules_the_evaluation_loads_and_nothing_of_the_project() -> None:
-    modules, _ = bench.probe_sdk_modules("local", bench.pulumi_environment("local"))
-    assert {"pulumi", "pulumi_docker", "pulumi_docker.container", "pulumi_random"} <= set(modules)
+EXECUTED_SDK_MODULES = """
+import json, sys
+print(json.dumps(sorted(
+    name
+    for name, module in sys.modules.items()
+    if name.split(".")[0] in {packages!r} and type(module).__name__ != "_LazyModule"
+)))
+"""
+
+
+def test_the_import_floor_executes_exactly_the_sdk_modules_the_evaluation_executes() -> None:
+    """Lazily imported SDK submodules (pulumi_command.local for the local stack) count only once used."""
+    env = bench.pulumi_environment("local")
+    modules, _ = bench.probe_sdk_modules("local", env)
+    assert {"pulumi", "pulumi_docker.container", "pulumi_command.local", "pulumi_random"} <= set(modules)
+    assert "pulumi_command.remote" not in modules
     assert not {name for name in modules if name.split(".")[0] in ("components", "offline", "pulumi_aws")}
+
+    script = bench.floor_script(modules) + EXECUTED_SDK_MODULES.format(packages=bench.SDK_PACKAGES)
+    floor = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert floor.returncode == 0, floor.stderr
+    assert json.loads(floor.stdout.splitlines()[-1]) == modules
 
 
 def test_a_measured_peak_is_the_child_interpreters_own_not_its_parents() -> None:

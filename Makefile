@@ -14,7 +14,7 @@ PULUMI := pulumi
 NEW_STACK_FLAGS :=
 endif
 
-.PHONY: venv tools test lint compose plan plans bench up preview destroy clean
+.PHONY: venv tools test compose plan plans bench up preview destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed ## Create ./venv with the program's and the tests' Python packages.
 
-tools: ## Install the tools the tests hand artefacts to (Debian/Ubuntu, needs root).
+tools: ## Install the tools the tests hand artefacts to (Debian 12, needs root).
 	bash .ci/install-tools
 
 test: venv ## Run the whole test suite.

@@ -10,5 +10,6 @@ server = P2pVpsServer("p2pvps", settings)
 
 pulumi.export("publicAddress", server.address)
 pulumi.export("siteUrl", server.site_url)
+pulumi.export("cmsAdminPassword", server.cms_admin_password)
 if server.ssh_command is not None:
     pulumi.export("sshCommand", server.ssh_command)

@@ -20,11 +20,22 @@ from components.nginx import (
     NginxParams,
     render_site_config,
 )
-from components.ports import Audience, PortRange, PublicPort, admin_ssh_port
+from components.ports import (
+    HTTP_PORT,
+    HTTPS_PORT,
+    OPENBAZAAR_SWARM_PORT,
+    Audience,
+    PortRange,
+    PublicPort,
+    admin_ssh_port,
+)
 from components.settings import Settings, TunnelPorts
 
 COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
 LOG_DIR_IN_CONTAINER = "/var/log/p2pvps"
+# Docker's own container logs: the compact local driver, rotated; the host's daemon defaults too.
+LOG_DRIVER = "local"
+LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
 # The non-root user the project's images run as (the node images' "node" user).
 NODE_UID = 1000
 MONGO_UID = 999
@@ -42,7 +53,6 @@ MONGO_APP_USER = "connextcms"
 LOCALTUNNEL_PORT = 3002
 CMS_PORT = 3000
 LISTING_MANAGER_PORT = 3434
-OPENBAZAAR_SWARM_PORT = 4001
 OPENBAZAAR_API_PORT = 4002
 
 
@@ -216,7 +226,7 @@ def _nginx(values: StackValues) -> ServiceSpec:
         "TLS entry: the site and LocalTunnel subdomains",
         build="nginx",
         healthcheck=_image_healthcheck(start_period_s=20),
-        ports=(_port("HTTP", 80, Exposure.PUBLIC), _port("HTTPS", 443, Exposure.PUBLIC)),
+        ports=(_port("HTTP", HTTP_PORT, Exposure.PUBLIC), _port("HTTPS", HTTPS_PORT, Exposure.PUBLIC)),
         volumes=(
             DataVolume("letsencrypt", "/etc/letsencrypt", read_only=True),
             DataVolume("acme-webroot", "/var/www/acme", mode="0755", read_only=True),
@@ -357,7 +367,6 @@ def _listing_manager(values: StackValues) -> ServiceSpec:
         env=(
             ("SERVER_URL", f"http://connextcms:{CMS_PORT}"),
             ("P2PVPS_HOST", values.domain),
-            ("SSH_SERVER_PORT", str(values.tunnels.ssh_server)),
             *_openbazaar_client_env(),
         ),
         depends_on=("connextcms", "openbazaar"),
@@ -419,10 +428,6 @@ def build_catalog(values: StackValues) -> tuple[ServiceSpec, ...]:
     if values.issues_certificates:
         services.insert(1, _certbot(values))
     return tuple(services)
-
-
-def service_names(catalog: tuple[ServiceSpec, ...]) -> tuple[str, ...]:
-    return tuple(service.name for service in catalog)
 
 
 def data_volumes(catalog: tuple[ServiceSpec, ...]) -> tuple[DataVolume, ...]:

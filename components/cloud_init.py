@@ -12,6 +12,8 @@ from importlib import resources
 
 import yaml
 
+from components.catalog import LOG_DRIVER, LOG_OPTIONS
+
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
 DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
 MOUNT_SCRIPT_PATH = "/usr/local/sbin/p2pvps-mount-data"
@@ -54,7 +56,6 @@ class CloudInitParams:
     host_key_public: str
     data_device: str
     data_dir: str
-    log_services: tuple[str, ...]
 
     @property
     def home(self) -> str:
@@ -87,16 +88,17 @@ def docker_daemon_config() -> str:
     """Daemon defaults: bounded local logs, containers kept alive across daemon upgrades, no userland proxy."""
     config = {
         "live-restore": True,
-        "log-driver": "local",
-        "log-opts": {"max-file": "5", "max-size": "10m"},
+        "log-driver": LOG_DRIVER,
+        "log-opts": LOG_OPTIONS,
         "userland-proxy": False,
     }
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
 def log_dirs(params: CloudInitParams) -> tuple[str, ...]:
+    """The admin's log tree; the stack's prepare step adds a directory per service, owned by its user."""
     base = f"{params.home}/.p2pvps"
-    return (base, f"{base}/logs", *(f"{base}/logs/{service}" for service in params.log_services))
+    return (base, f"{base}/logs")
 
 
 def render_cloud_config(params: CloudInitParams) -> str:

@@ -6,18 +6,18 @@ they drift from the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from components import catalog as services
-from components.catalog import COMPOSE_DIR, Exposure, Secret, ServiceSpec, StackValues
-from components.docker_stack import LOG_OPTIONS, NETWORK_NAME
-from components.host_dirs import HostDirs, prepare_script
+from components.catalog import COMPOSE_DIR, LOG_DRIVER, LOG_OPTIONS, Exposure, Secret, ServiceSpec, StackValues
+from components.docker_stack import NETWORK_NAME
+from components.host_dirs import HostDirs, Privilege, prepare_script
 from components.nginx import HSTS_MAX_AGE, NginxParams, render_site_config
 from components.ports import PortRange
+from components.project import config_schema
 from components.settings import TunnelPorts
 
 HEADER = "# Generated from components/catalog.py by `python -m components.compose`; do not edit.\n"
@@ -25,33 +25,38 @@ DATA_DIR = "${P2PVPS_DATA_DIR:?set P2PVPS_DATA_DIR in .env}"
 LOG_DIR = "${P2PVPS_LOG_DIR:?set P2PVPS_LOG_DIR in .env}"
 BIND_ADDRESS = "${P2PVPS_BIND_ADDRESS:-0.0.0.0}"
 NGINX_TEMPLATE = Path("nginx/templates/default.conf.template")
-
-
-def _project_defaults() -> Mapping[str, Any]:
-    with (COMPOSE_DIR.parent / "Pulumi.yaml").open() as handle:
-        schema = yaml.safe_load(handle)["config"]
-    return {key: spec["default"] for key, spec in schema.items() if "default" in spec}
+PREPARE_PREAMBLE = """\
+# Creates the data and log directories with the owners the containers need. Run it as root, once,
+# after filling in .env: it reads P2PVPS_DATA_DIR and P2PVPS_LOG_DIR from the .env next to it.
+env_file="$(dirname "$0")/.env"
+if [ -f "$env_file" ]; then
+  set -a
+  # shellcheck source=/dev/null
+  . "$env_file"
+  set +a
+fi
+"""
 
 
 def default_tunnels() -> TunnelPorts:
     """The tunnel ports Pulumi.yaml defaults to, so both renderings agree."""
-    defaults = _project_defaults()
-    ssh_tunnels = PortRange.parse(str(defaults["sshTunnelPorts"]))
-    clients = PortRange.parse(str(defaults["localtunnelPorts"]))
+    schema = config_schema()
+    ssh_tunnels = PortRange.parse(str(schema["sshTunnelPorts"]["default"]))
+    clients = PortRange.parse(str(schema["localtunnelPorts"]["default"]))
     assert ssh_tunnels is not None and clients is not None
-    return TunnelPorts(int(defaults["sshServerPort"]), ssh_tunnels, clients)
+    return TunnelPorts(int(schema["sshServerPort"]["default"]), ssh_tunnels, clients)
 
 
 def compose_values() -> StackValues:
-    """Catalog inputs as Compose variables (set in .env); the DigitalOcean DNS plugin by default."""
+    """Catalog inputs as Compose variables (set in .env); certbot's DNS-01 goes through DigitalOcean DNS."""
     return StackValues(
         domain="${P2PVPS_DOMAIN:?set P2PVPS_DOMAIN in .env}",
         acme_email="${ACME_EMAIL:?set ACME_EMAIL in .env}",
         acme_staging="${ACME_STAGING:-false}",
         hsts_max_age=HSTS_MAX_AGE,
         tunnels=default_tunnels(),
-        certbot_image="${CERTBOT_IMAGE:-" + services.CERTBOT_IMAGES["digitalocean"] + "}",
-        dns_plugin="${CERTBOT_DNS_PLUGIN:-digitalocean}",
+        certbot_image=services.CERTBOT_IMAGES["digitalocean"],
+        dns_plugin="digitalocean",
         dns_credentials=(("DO_TOKEN", Secret("DO_TOKEN", required=False)),),
     )
 
@@ -106,7 +111,7 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         "retries": check.retries,
         "start_period": f"{check.start_period_s}s",
     }
-    entry["logging"] = {"driver": "local", "options": dict(LOG_OPTIONS)}
+    entry["logging"] = {"driver": LOG_DRIVER, "options": dict(LOG_OPTIONS)}
     return entry
 
 
@@ -155,8 +160,8 @@ def generated_files() -> dict[Path, str]:
         Path(".env.example"): render_env_example(catalog),
         Path("prepare-host.sh"): "#!/bin/sh\n"
         + HEADER
-        + "# Creates the data and log directories with the owners the containers need; run as root.\n"
-        + prepare_script(catalog, dirs, use_sudo=False),
+        + PREPARE_PREAMBLE
+        + prepare_script(catalog, dirs, Privilege.ROOT),
         NGINX_TEMPLATE: render_site_config(NginxParams(domain="${P2PVPS_DOMAIN}")),
     }
 

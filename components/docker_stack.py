@@ -9,12 +9,11 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from components.build_context import image_tag
-from components.catalog import DataVolume, Exposure, ServiceSpec, data_volumes
-from components.host_dirs import prepare_script
+from components.catalog import LOG_DRIVER, LOG_OPTIONS, DataVolume, Exposure, ServiceSpec, data_volumes
+from components.host_dirs import Privilege, prepare_script
 from components.hosts.base import HostHandle
 
 NETWORK_NAME = "p2pvps"
-LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
 HEALTHY_TIMEOUT_S = 300
 # A fixed unique-local prefix: with IPv6 published, containers get addresses here and ip6tables
 # forwards to them (there is no userland proxy to bridge IPv6 to IPv4).
@@ -98,7 +97,7 @@ class Service(pulumi.ComponentResource):
             healthcheck=healthcheck(spec),
             wait=True,
             wait_timeout=HEALTHY_TIMEOUT_S,
-            log_driver="local",
+            log_driver=LOG_DRIVER,
             log_opts=LOG_OPTIONS,
             privileged=False,
             opts=pulumi.ResourceOptions.merge(
@@ -207,12 +206,12 @@ class ContainerStack(pulumi.ComponentResource):
         resource_name = f"{name}-prepare-dirs"
         if host.ssh is None:
             return command.local.Command(
-                resource_name, create=prepare_script(catalog, host.dirs, use_sudo=False), opts=opts
+                resource_name, create=prepare_script(catalog, host.dirs, Privilege.BEST_EFFORT), opts=opts
             )
         return command.remote.Command(
             resource_name,
             connection=host.ssh.connection(),
-            create=prepare_script(catalog, host.dirs, use_sudo=True),
+            create=prepare_script(catalog, host.dirs, Privilege.SUDO),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[host.ready] if host.ready else [])
             ),

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from components.catalog import ServiceSpec, data_volumes
 
+
+class Privilege(Enum):
+    """How the script gets the right to give a directory to a container's user."""
+
+    SUDO = "sudo"
+    """A server's admin account, with passwordless sudo; anything it cannot do fails."""
+    ROOT = "root"
+    """Run as root (the compose host); anything it cannot do fails."""
+    BEST_EFFORT = "best-effort"
+    """Your own machine, maybe rootless Docker: where ownership cannot be given, the directory is
+    made world-writable with the sticky bit instead."""
+
+
 _FUNCTIONS = """\
 set -eu
-as_root() {
-  if [ "$use_sudo" = yes ]; then sudo -n "$@"; else "$@"; fi
-}
-# ensure_dir UID MODE PATH: PATH owned by UID; where ownership cannot be given (a rootless
-# local run), the directory is made world-writable with the sticky bit instead.
+# ensure_dir UID MODE PATH: PATH exists, owned by UID, with MODE.
 ensure_dir() {
-  if ! as_root install -d -m "$2" -o "$1" -g "$1" "$3" 2>/dev/null; then
+  if [ "$privilege" = sudo ]; then
+    sudo -n install -d -m "$2" -o "$1" -g "$1" "$3"
+  elif [ "$privilege" = root ]; then
+    install -d -m "$2" -o "$1" -g "$1" "$3"
+  elif ! install -d -m "$2" -o "$1" -g "$1" "$3" 2>/dev/null; then
     mkdir -p "$3"
     chmod 1777 "$3"
   fi
@@ -47,9 +61,9 @@ def _quoted(path: str) -> str:
     return f'"{path}"'
 
 
-def prepare_script(catalog: tuple[ServiceSpec, ...], dirs: HostDirs, *, use_sudo: bool) -> str:
+def prepare_script(catalog: tuple[ServiceSpec, ...], dirs: HostDirs, privilege: Privilege) -> str:
     """Idempotent shell: every data and log directory, owned by the user its container runs as."""
-    lines = [f"use_sudo={'yes' if use_sudo else 'no'}", _FUNCTIONS.rstrip()]
+    lines = [f"privilege={privilege.value}", _FUNCTIONS.rstrip()]
     lines += [f"ensure_dir {v.owner_uid} {v.mode} {_quoted(dirs.data(v.name))}" for v in data_volumes(catalog)]
     lines += [f"ensure_dir {s.log_owner_uid} 0755 {_quoted(dirs.logs(s.name))}" for s in catalog]
     return "\n".join(lines) + "\n"

@@ -9,6 +9,16 @@ from enum import Enum
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 ADMIN_SSH_PORT = 22
+HTTP_PORT = 80
+HTTPS_PORT = 443
+OPENBAZAAR_SWARM_PORT = 4001
+# The public ports no setting moves; the configurable tunnel ports must stay clear of them.
+FIXED_PUBLIC_PORTS = {
+    ADMIN_SSH_PORT: "admin SSH",
+    HTTP_PORT: "HTTP",
+    HTTPS_PORT: "HTTPS",
+    OPENBAZAAR_SWARM_PORT: "the OpenBazaar swarm",
+}
 
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
 

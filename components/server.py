@@ -22,7 +22,6 @@ class P2pVpsServer(pulumi.ComponentResource):
             f"{name}-host",
             settings,
             self.perimeter,
-            services.service_names(catalog),
             opts=pulumi.ResourceOptions(parent=self),
         )
         secrets = stack_secrets(
@@ -34,4 +33,5 @@ class P2pVpsServer(pulumi.ComponentResource):
             pulumi.Output.concat("ssh ", host.ssh.user, "@", host.ssh.address) if host.ssh else None
         )
         self.site_url = f"https://{settings.domain}/"
+        self.cms_admin_password = secrets["CMS_ADMIN_PASSWORD"]
         self.register_outputs({"address": self.address, "siteUrl": self.site_url})

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import pulumi
 
-from components.ports import ADMIN_SSH_PORT, PortRange
+from components.ports import FIXED_PUBLIC_PORTS, PortRange
 
 NAMESPACE = "p2pvps"
 
@@ -385,9 +385,6 @@ def parse_settings(
     )
 
 
-_FIXED_PUBLIC_PORTS = {ADMIN_SSH_PORT: "admin SSH", 80: "HTTP", 443: "HTTPS", 4001: "the OpenBazaar swarm"}
-
-
 def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
     """Read the tunnel ports and reject any that collide with each other or with fixed ports."""
     ssh_server = read.integer("sshServerPort", 1024, 65535)
@@ -408,7 +405,7 @@ def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
         ("localtunnelPorts", localtunnel),
     ]
     labelled = [(f"{NAMESPACE}:{key} ({ports})", ports) for key, ports in configured]
-    labelled += [(f"{what} ({port})", PortRange.single(port)) for port, what in _FIXED_PUBLIC_PORTS.items()]
+    labelled += [(f"{what} ({port})", PortRange.single(port)) for port, what in FIXED_PUBLIC_PORTS.items()]
     for index, (key, ports) in enumerate(configured):
         for other_index, (other_label, other) in enumerate(labelled):
             if other_index != index and ports.overlaps(other):

@@ -1,15 +1,23 @@
 #!/bin/sh
 # Generated from components/catalog.py by `python -m components.compose`; do not edit.
-# Creates the data and log directories with the owners the containers need; run as root.
-use_sudo=no
+# Creates the data and log directories with the owners the containers need. Run it as root, once,
+# after filling in .env: it reads P2PVPS_DATA_DIR and P2PVPS_LOG_DIR from the .env next to it.
+env_file="$(dirname "$0")/.env"
+if [ -f "$env_file" ]; then
+  set -a
+  # shellcheck source=/dev/null
+  . "$env_file"
+  set +a
+fi
+privilege=root
 set -eu
-as_root() {
-  if [ "$use_sudo" = yes ]; then sudo -n "$@"; else "$@"; fi
-}
-# ensure_dir UID MODE PATH: PATH owned by UID; where ownership cannot be given (a rootless
-# local run), the directory is made world-writable with the sticky bit instead.
+# ensure_dir UID MODE PATH: PATH exists, owned by UID, with MODE.
 ensure_dir() {
-  if ! as_root install -d -m "$2" -o "$1" -g "$1" "$3" 2>/dev/null; then
+  if [ "$privilege" = sudo ]; then
+    sudo -n install -d -m "$2" -o "$1" -g "$1" "$3"
+  elif [ "$privilege" = root ]; then
+    install -d -m "$2" -o "$1" -g "$1" "$3"
+  elif ! install -d -m "$2" -o "$1" -g "$1" "$3" 2>/dev/null; then
     mkdir -p "$3"
     chmod 1777 "$3"
   fi

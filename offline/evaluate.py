@@ -27,6 +27,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.project import config_schema
 from components.settings import Settings, StackSecrets, parse_settings
 from offline.mock_cloud import (
     SENTINEL,
@@ -67,8 +68,7 @@ class Registration:
         return unwrap(value)
 
     def is_secret(self, key: str) -> bool:
-        value = self.inputs.get(key)
-        return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+        return is_secret(self.inputs.get(key))
 
 
 @dataclass
@@ -107,9 +107,19 @@ class Evaluation:
             parent = found.parent
 
 
+def is_secret(value: Any) -> bool:
+    """Whether a recorded value is the engine's secret wrapper."""
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """`value` in the engine's secret wrapper, as the engine records a secret."""
+    return {SIG_KEY: SECRET_SIG, "value": value}
+
+
 def unwrap(value: Any) -> Any:
     if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
+        if is_secret(value):
             return unwrap(value.get("value"))
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -167,7 +177,7 @@ class _RecordingMonitor(mocks.MockMonitor):
         id_ = new_id or ""
         for key in request.additionalSecretOutputs:
             if key in state:
-                state[key] = {SIG_KEY: SECRET_SIG, "value": state[key]}
+                state[key] = secret(state[key])
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         self._registrations.append(_registration(request, urn, id_))
         return resource_pb2.RegisterResourceResponse(
@@ -186,14 +196,12 @@ def load_yaml(path: Path) -> Any:
 
 def project_defaults() -> dict[str, Any]:
     """Config defaults declared in Pulumi.yaml, which the Pulumi CLI applies before the program runs."""
-    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
-    return {f"{PROJECT}:{key}": spec["default"] for key, spec in schema.items() if "default" in spec}
+    return {f"{PROJECT}:{key}": spec["default"] for key, spec in config_schema().items() if "default" in spec}
 
 
 def secret_keys() -> list[str]:
     """Config keys Pulumi.yaml declares secret."""
-    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
-    return sorted(key for key, spec in schema.items() if spec.get("secret"))
+    return sorted(key for key, spec in config_schema().items() if spec.get("secret"))
 
 
 def sentinel_secrets() -> dict[str, str]:
@@ -261,27 +269,43 @@ def run_program(
         config.pop(f"{PROJECT}:{key}", None)
     secrets = sentinel_secrets() if secrets is None else secrets
     config |= {f"{PROJECT}:{k}": v for k, v in secrets.items()}
+    return run_pulumi_program(
+        PROJECT_DIR / "__main__.py",
+        project=PROJECT,
+        stack=stack,
+        config={key: as_config_string(value) for key, value in config.items()},
+        secret_keys=[f"{PROJECT}:{k}" for k in secrets],
+        mock=cloud or MockCloud(),
+    )
+
+
+def run_pulumi_program(
+    main: Path,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: list[str],
+    mock: mocks.Mocks,
+) -> Evaluation:
+    """Run any Pulumi program file under the mock runtime with `config`; record what it registers."""
     registrations: list[Registration] = []
     outputs: dict[str, dict[str, Any]] = {}
-    mock = cloud or MockCloud()
     runtime_settings.ROOT.set(None)  # a fresh root stack resource, so exports never carry over
     pulumi.runtime.set_mocks(
-        mock, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(mock, registrations, outputs)
+        mock, project=project, stack=stack, preview=False, monitor=_RecordingMonitor(mock, registrations, outputs)
     )
-    pulumi.runtime.set_all_config(
-        {key: as_config_string(value) for key, value in config.items()},
-        secret_keys=[f"{PROJECT}:{k}" for k in secrets],
-    )
+    pulumi.runtime.set_all_config(dict(config), secret_keys=secret_keys)
     error: BaseException | None = None
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
     try:
-        _sync_await(run_pulumi_func(_run_main))
-    except Exception as exc:  # noqa: BLE001 - handed to the test with what was registered before it
+        _sync_await(run_pulumi_func(program))
+    except Exception as exc:  # noqa: BLE001 - handed to the caller with what was registered before it
         error = exc
     return Evaluation(registrations, outputs, _stack_exports() if error is None else {}, error)
-
-
-def _run_main() -> None:
-    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
 
 def _ensure_event_loop() -> None:
@@ -299,5 +323,5 @@ def _stack_exports() -> dict[str, Any]:
     for name, value in (getattr(root, "outputs", None) or {}).items():
         output = pulumi.Output.from_input(value)
         resolved = _sync_await(output.future())
-        exports[name] = {SIG_KEY: SECRET_SIG, "value": resolved} if _sync_await(output.is_secret()) else resolved
+        exports[name] = secret(resolved) if _sync_await(output.is_secret()) else resolved
     return exports

@@ -18,11 +18,10 @@ from components import catalog as services
 from components import dns
 from offline.evaluate import (
     PROJECT_DIR,
-    SECRET_SIG,
-    SIG_KEY,
     Evaluation,
     Registration,
     evaluate,
+    is_secret,
     sentinel_secrets,
     settings_for,
     stack_names,
@@ -51,26 +50,11 @@ HEADER = """# Offline plan: stack `{stack}`
 """
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
-
-
-def _port_runs(ports: list[int]) -> str:
-    """`80,443,6101-6200` from a list of ports."""
-    runs: list[list[int]] = []
-    for port in sorted(set(ports)):
-        if runs and port == runs[-1][1] + 1:
-            runs[-1][1] = port
-        else:
-            runs.append([port, port])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
-
-
 def _env_names(entries: list[Any]) -> str:
     """Variable names only (values are in the stack file or secret): `NAME`, `NAME[secret]`."""
     names = []
     for entry in entries:
-        if _is_secret(entry):
+        if is_secret(entry):
             names.append(f"{str(entry.get('value', '')).split('=', 1)[0]}{MASK}")
         else:
             names.append(str(entry).split("=", 1)[0])
@@ -110,7 +94,7 @@ FORMATTERS = {
 
 def _short(value: Any, key: str = "") -> str:
     """One table cell: secrets masked, long text reduced to its size and digest, everything on one line."""
-    if _is_secret(value):
+    if is_secret(value):
         return MASK
     if key in FORMATTERS and isinstance(value, list):
         return FORMATTERS[key](value)
@@ -121,8 +105,8 @@ def _short(value: Any, key: str = "") -> str:
         return value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "…"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, list) and any(_is_secret(item) for item in value):
-        value = [MASK if _is_secret(item) else item for item in value]
+    if isinstance(value, list) and any(is_secret(item) for item in value):
+        value = [MASK if is_secret(item) else item for item in value]
     text = json.dumps(value, sort_keys=True, separators=(",", ":"))
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
@@ -134,8 +118,10 @@ def _inputs(registration: Registration) -> str:
 
 
 def _parent_name(evaluation: Evaluation, registration: Registration) -> str:
-    parent = next((r for r in evaluation.resources if r.urn == registration.parent), None)
-    return parent.name if parent else "(stack)"
+    try:
+        return evaluation.by_urn(registration.parent).name
+    except StopIteration:
+        return "(stack)"
 
 
 def _perimeter_section(stack: str, overrides: Mapping[str, Any]) -> list[str]:

@@ -45,6 +45,11 @@ SLIM_IMAGE_CONFIG = {
 }
 
 
+def env_options(env: Mapping[str, str]) -> list[str]:
+    """`--env KEY=VALUE` options for `docker run` and `docker exec`."""
+    return [option for key, value in env.items() for option in ("--env", f"{key}={value}")]
+
+
 @dataclass(frozen=True)
 class Docker:
     """The Docker CLI, pointed at the private daemon."""
@@ -109,9 +114,8 @@ class Container:
     def is_running(self) -> bool:
         return self.inspect("{{.State.Running}}") == "true"
 
-    def exec(self, *command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        env_options = [option for key, value in (env or {}).items() for option in ("--env", f"{key}={value}")]
-        return self.docker("exec", *env_options, self.name, *command)
+    def exec(self, *command: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return self.docker("exec", *env_options(env or {}), self.name, *command)
 
     def logs(self) -> str:
         result = self.docker("logs", self.name)

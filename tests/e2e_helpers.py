@@ -1,5 +1,5 @@
 """Helpers the end-to-end tests share: ports, waiting, background processes, scratch directories,
-network namespaces, a tiny web app, and the lint gate for a build context.
+network namespaces and a tiny web app.
 
 Everything here binds to loopback only and cleans up after itself, also when a test fails.
 """
@@ -179,9 +179,17 @@ def web_app(body: str, netns_pid: int | None = None) -> Iterator[int]:
 
     With `netns_pid` it listens in that process's network namespace instead of this one.
     """
+    with serving(_answering(body), netns_pid) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], netns_pid: int | None = None) -> Iterator[int]:
+    """A threaded HTTP server on a free loopback port (in `netns_pid`'s network namespace if given);
+    yields the port, shuts down on exit."""
 
     def create() -> ThreadingHTTPServer:
-        return ThreadingHTTPServer((LOOPBACK, 0), _answering(body))
+        return ThreadingHTTPServer((LOOPBACK, 0), handler)
 
     server = create() if netns_pid is None else in_netns(netns_pid, create)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

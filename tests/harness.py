@@ -1,21 +1,18 @@
-"""Test helpers over offline.evaluate: the real program under Pulumi's mocks, and parsed settings."""
+"""Test helpers over offline.evaluate: the real program under Pulumi's mocks, parsed settings, and the
+few questions many tests ask of an evaluation (its machine, its containers, what a host holds)."""
 
 from __future__ import annotations
 
 from offline.evaluate import (
     PROJECT,
     PROJECT_DIR,
-    SECRET_SIG,
-    SIG_KEY,
     Evaluation,
     Registration,
     evaluate,
-    load_yaml,
-    project_defaults,
-    raw_config,
+    is_secret,
     run_program,
-    secret_keys,
-    sentinel_secrets,
+    run_pulumi_program,
+    secret,
     settings_for,
     stack_config,
     stack_names,
@@ -38,6 +35,7 @@ from offline.mock_cloud import (
 
 __all__ = [
     "AMI_ID",
+    "CONTAINER",
     "DROPLET_ID",
     "DROPLET_IPV6",
     "EBS_VOLUME_ID",
@@ -45,25 +43,57 @@ __all__ = [
     "HOST_PUBLIC_KEY",
     "INSTANCE_ID",
     "LOOKED_UP_ZONE",
+    "MACHINES",
     "PROJECT",
     "PROJECT_DIR",
     "RESERVED_IPV4",
-    "SECRET_SIG",
     "SENTINEL",
-    "SIG_KEY",
     "VULTR_OS_ID",
     "Evaluation",
     "MockCloud",
     "Registration",
+    "cloud_stacks",
+    "container_env",
+    "containers",
     "evaluate",
-    "load_yaml",
-    "project_defaults",
-    "raw_config",
+    "host_resources",
+    "is_secret",
+    "machine",
     "run_program",
-    "secret_keys",
-    "sentinel_secrets",
+    "run_pulumi_program",
+    "secret",
     "settings_for",
     "stack_config",
     "stack_names",
     "unwrap",
 ]
+
+CONTAINER = "docker:index/container:Container"
+MACHINES = ("digitalocean:index/droplet:Droplet", "aws:ec2/instance:Instance", "vultr:index/instance:Instance")
+
+
+def cloud_stacks() -> list[str]:
+    """The example stacks that deploy a server (every cloud but `local`)."""
+    return [stack for stack in stack_names() if stack_config(stack)[f"{PROJECT}:cloud"] != "local"]
+
+
+def machine(evaluation: Evaluation) -> Registration:
+    """The one droplet or instance of a server stack."""
+    (found,) = [r for r in evaluation.resources if r.type in MACHINES]
+    return found
+
+
+def containers(evaluation: Evaluation) -> dict[str, Registration]:
+    """The stack's containers by service name."""
+    return {r.plain("hostname"): r for r in evaluation.of_type(CONTAINER)}
+
+
+def container_env(container: Registration) -> dict[str, str]:
+    """A container's environment, secret values revealed."""
+    return dict(entry.split("=", 1) for entry in container.plain("envs"))
+
+
+def host_resources(evaluation: Evaluation, host_type: str) -> list[Registration]:
+    """The host component of `host_type` and every resource beneath it."""
+    host = evaluation.one(host_type)
+    return [r for r in evaluation.resources if r is host or host in evaluation.ancestors(r)]

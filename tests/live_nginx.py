@@ -153,11 +153,18 @@ def running_nginx(
         resolver=None,
     )
     config = render_site_config(params)
+    with nginx_serving(directory, config, https_port):
+        yield RunningNginx(http_port, https_port, tls.ca, webroot, config)
+
+
+@contextmanager
+def nginx_serving(directory: Path, site_config: str, port: int) -> Iterator[None]:
+    """Run nginx in the foreground with `site_config` under `directory` until it listens on `port`; stop it after."""
     site = directory / "site.conf"
-    site.write_text(config)
+    site.write_text(site_config)
     main = directory / "nginx.conf"
     main.write_text(main_config(directory, site))
     command = [require("nginx"), "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(main)]
     with background(command, directory / "nginx.out") as process:
-        wait_until(lambda: process.poll() is None and not port_is_free(https_port), "nginx to listen")
-        yield RunningNginx(http_port, https_port, tls.ca, webroot, config)
+        wait_until(lambda: process.poll() is None and not port_is_free(port), "nginx to listen")
+        yield

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import PROJECT_DIR, Evaluation, evaluate, stack_names
+from harness import MACHINES, PROJECT_DIR, Evaluation, evaluate, stack_names
 from tools import require, run, shellcheck
 
 SHELLS = ("sh", "bash", "dash")
@@ -79,8 +79,7 @@ def rendered_snippets(evaluation: Evaluation) -> dict[str, tuple[str, str]]:
     for registration in evaluation.resources:
         if registration.type in ("command:remote:Command", "command:local:Command"):
             snippets[f"{registration.name}.create"] = ("sh", registration.plain("create"))
-        is_machine = registration.type.endswith(("Droplet", "Instance"))
-        user_data = registration.plain().get("userData") if is_machine else None
+        user_data = registration.plain().get("userData") if registration.type in MACHINES else None
         if user_data:
             document = yaml.safe_load(user_data)
             runcmd = "\n".join(shlex.join(cmd) if isinstance(cmd, list) else cmd for cmd in document["runcmd"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 import yaml
@@ -17,8 +18,10 @@ from harness import (
     SENTINEL,
     Evaluation,
     MockCloud,
-    Registration,
+    container_env,
+    containers,
     evaluate,
+    host_resources,
 )
 
 STACK = "aws-us-east-1"
@@ -35,21 +38,13 @@ def aws() -> Evaluation:
     return evaluate(STACK)
 
 
-def in_host(evaluation: Evaluation) -> list[Registration]:
-    host = evaluation.one("p2pvps:aws:Host")
-    return [r for r in evaluation.resources if r is host or host in list(evaluation.ancestors(r))]
-
-
 def ingress(evaluation: Evaluation) -> dict[tuple[str, int, int], dict]:
     rules = evaluation.one(SECURITY_GROUP).plain("ingress")
     return {(rule["protocol"], rule["fromPort"], rule["toPort"]): rule for rule in rules}
 
 
 def test_host_resources_are_exactly_the_expected_set(aws: Evaluation) -> None:
-    counts: dict[str, int] = {}
-    for registration in in_host(aws):
-        counts[registration.type] = counts.get(registration.type, 0) + 1
-    assert counts == {
+    assert Counter(r.type for r in host_resources(aws, "p2pvps:aws:Host")) == {
         "p2pvps:aws:Host": 1,
         "p2pvps:aws:Dns": 1,
         "pulumi:providers:aws": 1,
@@ -174,8 +169,7 @@ def test_certbot_user_may_only_write_the_challenge_record(aws: Evaluation) -> No
 
 
 def test_certbot_gets_the_route53_plugin_and_the_scoped_key_as_secrets(aws: Evaluation) -> None:
-    certbot = next(c for c in aws.of_type("docker:index/container:Container") if c.plain("hostname") == "certbot")
-    env = dict(entry.split("=", 1) for entry in certbot.plain("envs"))
+    env = container_env(containers(aws)["certbot"])
     assert env["DNS_PLUGIN"] == "route53"
     assert env["AWS_SECRET_ACCESS_KEY"] == f"{SENTINEL}awssecretkey"
     image = next(r for r in aws.of_type("docker:index/remoteImage:RemoteImage") if "certbot" in r.plain("name"))

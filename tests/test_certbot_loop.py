@@ -80,10 +80,12 @@ def test_staging_uses_the_staging_ca_and_its_own_lineage(sandbox: dict[str, str]
 
 
 def test_a_failed_issuance_fails_the_pass_and_keeps_the_previous_link(sandbox: dict[str, str]) -> None:
-    code, _ = once(sandbox, FAIL_FOR="lt")
+    assert once(sandbox)[0] == 0
+    code, _ = once(sandbox, ACME_STAGING="true", FAIL_FOR="lt")
     assert code != 0
     links = Path(sandbox["LETSENCRYPT_DIR"]) / "p2pvps"
-    assert (links / "site").is_symlink() and not (links / "lt").exists()
+    assert os.readlink(links / "site") == "../live/site-dev.p2pvps.net-staging", "the lineage that was issued moves"
+    assert os.readlink(links / "lt") == "../live/lt-dev.p2pvps.net", "the failed one keeps its previous link"
 
 
 def test_health_check_follows_the_heartbeat(sandbox: dict[str, str]) -> None:

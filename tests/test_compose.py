@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from components import catalog as services
-from components.catalog import COMPOSE_DIR
+from components.catalog import COMPOSE_DIR, Secret
 from components.compose import compose_values, generated_files
 from tools import require, run, shellcheck
 
@@ -48,12 +50,16 @@ def test_compose_services_are_the_catalog_services() -> None:
 
 
 def test_secrets_are_only_variables_in_the_compose_file() -> None:
+    """Every secret the catalog hands a service is a `${NAME:...}` reference to .env, never a value."""
     document = yaml.safe_load(COMPOSE_FILE.read_text())
-    secret_names = {secret.name for secret in services.secrets(services.build_catalog(compose_values()))}
-    for name, service in document["services"].items():
-        for key, value in service["environment"].items():
-            if value is not None and any(f"${{{secret}" in str(value) for secret in secret_names):
-                assert str(value).startswith("${"), f"{name}.{key}"
+    checked = 0
+    for spec in services.build_catalog(compose_values()):
+        environment = document["services"][spec.name]["environment"]
+        for key, value in spec.env:
+            if isinstance(value, Secret):
+                assert environment[key] in (f"${{{value.name}:?set {value.name} in .env}}", f"${{{value.name}:-}}")
+                checked += 1
+    assert checked >= 8
 
 
 def test_docker_compose_accepts_the_file() -> None:
@@ -81,12 +87,38 @@ def test_compose_spec_schema_check_can_fail(tmp_path: Path) -> None:
     assert result.returncode != 0
 
 
-def test_prepare_host_script_creates_owned_directories(tmp_path: Path) -> None:
-    script = COMPOSE_DIR / "prepare-host.sh"
-    assert shellcheck(script.read_text()).returncode == 0
-    environment = os.environ | {"P2PVPS_DATA_DIR": str(tmp_path / "data"), "P2PVPS_LOG_DIR": str(tmp_path / "logs")}
+def prepared_host(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The generated script beside a filled-in .env, as the README has the user set it up."""
+    script = tmp_path / "prepare-host.sh"
+    shutil.copy(COMPOSE_DIR / "prepare-host.sh", script)
+    (tmp_path / ".env").write_text(f"P2PVPS_DATA_DIR={tmp_path}/state/data\nP2PVPS_LOG_DIR={tmp_path}/state/logs\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("P2PVPS_")}
+    return script, environment
+
+
+def test_prepare_host_script_reads_env_and_creates_owned_directories(tmp_path: Path) -> None:
+    assert shellcheck((COMPOSE_DIR / "prepare-host.sh").read_text()).returncode == 0
+    script, environment = prepared_host(tmp_path)
     subprocess.run([str(script)], env=environment, check=True)
-    mongo = (tmp_path / "data" / "mongodb").stat()
+    data = tmp_path / "state" / "data"
+    mongo = (data / "mongodb").stat()
     assert (mongo.st_uid, oct(mongo.st_mode & 0o777)) == (999, "0o750")
-    assert oct((tmp_path / "data" / "acme-webroot").stat().st_mode & 0o777) == "0o755"
-    assert (tmp_path / "logs" / "connextcms").stat().st_uid == 1000
+    assert oct((data / "acme-webroot").stat().st_mode & 0o777) == "0o755"
+    assert (tmp_path / "state" / "logs" / "connextcms").stat().st_uid == 1000
+
+
+def test_prepare_host_script_refuses_to_run_without_root_rather_than_open_directories() -> None:
+    with tempfile.TemporaryDirectory(prefix="p2pvps-prepare-") as directory:
+        base = Path(directory)
+        base.chmod(0o755)
+        script, environment = prepared_host(base)
+        environment |= {"P2PVPS_DATA_DIR": f"{base}/state/data", "P2PVPS_LOG_DIR": f"{base}/state/logs"}
+        (base / "state").mkdir()
+        (base / "state").chmod(0o777)
+        nobody = run(
+            [require("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", str(script)], env=environment
+        )
+        assert nobody.returncode != 0
+        assert "Operation not permitted" in nobody.stderr
+        world_writable = [p for p in (base / "state").rglob("*") if p.is_dir() and p.stat().st_mode & 0o002]
+        assert world_writable == []

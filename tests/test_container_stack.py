@@ -14,15 +14,17 @@ from harness import (
     SENTINEL,
     Evaluation,
     Registration,
+    cloud_stacks,
+    container_env,
+    containers,
     evaluate,
+    is_secret,
+    machine,
     settings_for,
-    stack_names,
+    unwrap,
 )
 
-CONTAINER = "docker:index/container:Container"
 PROVIDER = "pulumi:providers:docker"
-MACHINES = ("digitalocean:index/droplet:Droplet", "aws:ec2/instance:Instance", "vultr:index/instance:Instance")
-CLOUD_STACKS = [s for s in stack_names() if s != "local"]
 DEV_SERVICES = {
     "nginx",
     "certbot",
@@ -45,16 +47,8 @@ def local() -> Evaluation:
     return evaluate("local")
 
 
-def containers(evaluation: Evaluation) -> dict[str, Registration]:
-    return {r.plain("hostname"): r for r in evaluation.of_type(CONTAINER)}
-
-
 def published(container: Registration) -> set[tuple[str, int]]:
     return {(port["ip"], port["external"]) for port in container.plain().get("ports", [])}
-
-
-def env(container: Registration) -> dict[str, str]:
-    return dict(entry.split("=", 1) for entry in container.plain("envs"))
 
 
 def test_every_service_is_a_container(dev: Evaluation) -> None:
@@ -105,7 +99,7 @@ def opened_to_the_world(evaluation: Evaluation) -> set[int]:
     return opened
 
 
-@pytest.mark.parametrize("stack", CLOUD_STACKS)
+@pytest.mark.parametrize("stack", cloud_stacks())
 def test_published_ports_are_exactly_the_ports_the_firewall_opens(stack: str) -> None:
     evaluation = evaluate(stack)
     assert opened_to_the_world(evaluation) == {
@@ -114,16 +108,16 @@ def test_published_ports_are_exactly_the_ports_the_firewall_opens(stack: str) ->
     assert set(containers(evaluation)) == DEV_SERVICES
 
 
-@pytest.mark.parametrize("stack", CLOUD_STACKS)
+@pytest.mark.parametrize("stack", cloud_stacks())
 def test_every_docker_resource_follows_the_server_and_uses_the_stack_provider(stack: str) -> None:
     evaluation = evaluate(stack)
     provider = evaluation.one(PROVIDER)
-    machine = next(r for r in evaluation.resources if r.type in MACHINES)
+    server = machine(evaluation)
     for registration in evaluation.resources:
         if registration.type.startswith("docker:"):
             assert registration.provider.startswith(provider.urn), registration.name
-            assert registration.replacement_trigger == machine.id, registration.name
-            assert registration.deleted_with == machine.urn, registration.name
+            assert registration.replacement_trigger == server.id, registration.name
+            assert registration.deleted_with == server.urn, registration.name
     assert evaluation.named("p2pvps-host-ready").urn in provider.dependencies
 
 
@@ -177,13 +171,23 @@ def test_only_real_dependencies_order_the_containers(dev: Evaluation) -> None:
 
 def test_secrets_reach_the_containers_that_need_them(dev: Evaluation) -> None:
     by_name = containers(dev)
-    assert env(by_name["mongodb"])["MONGO_INITDB_ROOT_PASSWORD"].startswith(SENTINEL)
-    assert env(by_name["connextcms"])["MONGO_PASSWORD"] == env(by_name["mongodb"])["MONGO_APP_PASSWORD"]
-    assert env(by_name["certbot"])["DO_TOKEN"] == f"{SENTINEL}dnsToken"
-    ob_password = env(by_name["connextcms"])["OB_PASSWORD"]
-    assert env(by_name["listing-manager"])["OB_PASSWORD"] == ob_password
-    assert len(env(by_name["openbazaar"])["OB_API_PASSWORD_SHA256"]) == 64
+    env = {name: container_env(container) for name, container in by_name.items()}
+    assert env["mongodb"]["MONGO_INITDB_ROOT_PASSWORD"].startswith(SENTINEL)
+    assert env["connextcms"]["MONGO_PASSWORD"] == env["mongodb"]["MONGO_APP_PASSWORD"]
+    assert env["certbot"]["DO_TOKEN"] == f"{SENTINEL}dnsToken"
+    ob_password = env["connextcms"]["OB_PASSWORD"]
+    assert env["listing-manager"]["OB_PASSWORD"] == ob_password
+    assert len(env["openbazaar"]["OB_API_PASSWORD_SHA256"]) == 64
     assert ob_password not in str(by_name["openbazaar"].plain())
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_the_first_cms_administrators_password_is_a_secret_stack_output(stack: str) -> None:
+    """`pulumi stack output cmsAdminPassword --show-secrets` is how the operator logs in the first time."""
+    evaluation = evaluate(stack)
+    exported = evaluation.exports["cmsAdminPassword"]
+    assert is_secret(exported)
+    assert unwrap(exported) == container_env(containers(evaluation)["connextcms"])["CMS_ADMIN_PASSWORD"]
 
 
 def test_mongodb_requires_authentication(dev: Evaluation) -> None:
@@ -237,6 +241,8 @@ def test_directories_are_prepared_on_the_host_after_the_gate(dev: Evaluation) ->
     script = prepare.plain("create")
     assert 'ensure_dir 999 0750 "/srv/p2pvps/mongodb"' in script
     assert 'ensure_dir 999 0755 "/home/p2pvps/.p2pvps/logs/mongodb"' in script
+    for service in containers(dev):
+        assert f' 0755 "/home/p2pvps/.p2pvps/logs/{service}"' in script
     assert dev.named("p2pvps-host-ready").urn in prepare.dependencies
     for volume in dev.of_type("docker:index/volume:Volume"):
         assert prepare.urn in volume.dependencies
@@ -249,13 +255,13 @@ def test_local_stack_runs_on_local_docker_without_cloud_resources(local: Evaluat
     for container in containers(local).values():
         assert {address for address, _ in published(container)} <= {"127.0.0.1"}
     prepare = local.one("command:local:Command").plain("create")
-    assert "/.p2pvps/data/mongodb" in prepare and "use_sudo=no" in prepare
+    assert "/.p2pvps/data/mongodb" in prepare and "privilege=best-effort" in prepare
 
 
 def test_local_nginx_serves_localhost_names(local: Evaluation) -> None:
     nginx = containers(local)["nginx"]
     assert "p2pvps.localhost www.p2pvps.localhost" in nginx.plain("uploads")[0]["content"]
-    assert env(nginx)["P2PVPS_TLS_NAMES"].startswith("site=p2pvps.localhost,www.p2pvps.localhost")
+    assert container_env(nginx)["P2PVPS_TLS_NAMES"].startswith("site=p2pvps.localhost,www.p2pvps.localhost")
 
 
 def test_staging_certificates_get_a_short_hsts_policy() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from harness import (
@@ -12,6 +14,7 @@ from harness import (
     Evaluation,
     Registration,
     evaluate,
+    host_resources,
     stack_config,
 )
 
@@ -51,10 +54,7 @@ def open_ports(evaluation: Evaluation) -> set[int]:
 
 
 def test_host_resources_are_exactly_the_expected_set(dev: Evaluation) -> None:
-    host = dev.one("p2pvps:digitalocean:Host")
-    in_host = [r for r in dev.resources if r is host or host in list(dev.ancestors(r))]
-    counts = {type_: sum(1 for r in in_host if r.type == type_) for type_ in {r.type for r in in_host}}
-    assert counts == {
+    assert Counter(r.type for r in host_resources(dev, "p2pvps:digitalocean:Host")) == {
         "p2pvps:digitalocean:Host": 1,
         "p2pvps:digitalocean:Dns": 1,
         "tls:index/privateKey:PrivateKey": 1,

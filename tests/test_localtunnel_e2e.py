@@ -22,7 +22,7 @@ import pytest
 
 from components.catalog import COMPOSE_DIR
 from components.ports import PortRange
-from docker_daemon import Container, Docker, local_ca_certificates
+from docker_daemon import Container, Docker, env_options, local_ca_certificates
 from e2e_helpers import (
     LOOPBACK,
     background,
@@ -101,8 +101,7 @@ def lt_server(docker: Docker, image: str, workdir: Path, ports: Ports) -> Iterat
         "LT_CLIENT_PORTS": str(ports.clients),
         "LT_SECURE": "true",
     }
-    options = [option for key, value in env.items() for option in ("--env", f"{key}={value}")]
-    with docker.container(image, "host", *options, "--volume", f"{logs}:/var/log/p2pvps") as container:
+    with docker.container(image, "host", *env_options(env), "--volume", f"{logs}:/var/log/p2pvps") as container:
         container.wait_healthy()
         yield container
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import evaluate
+from harness import containers, evaluate, stack_names
 from live_nginx import main_config, self_signed
 from tools import require, run
 
@@ -15,9 +15,7 @@ NGINX_CONF_DIR = Path("/etc/nginx")
 
 
 def uploaded_config(stack: str) -> str:
-    nginx = next(
-        r for r in evaluate(stack).of_type("docker:index/container:Container") if r.plain("hostname") == "nginx"
-    )
+    nginx = containers(evaluate(stack))["nginx"]
     (upload,) = [u for u in nginx.plain("uploads") if u["file"] == "/etc/nginx/conf.d/default.conf"]
     return upload["content"]
 
@@ -38,7 +36,7 @@ def nginx_test(config: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return run([require("unshare"), "-m", "sh", "-c", script, str(staging)])
 
 
-@pytest.mark.parametrize("stack", ["dev", "ams3", "local"])
+@pytest.mark.parametrize("stack", stack_names())
 def test_nginx_accepts_the_uploaded_configuration(stack: str, tmp_path: Path) -> None:
     require("nginx")
     result = nginx_test(uploaded_config(stack), tmp_path)

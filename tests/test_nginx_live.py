@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-import threading
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from e2e_helpers import background, free_port, port_is_free, wait_until
-from live_nginx import DOMAIN, RunningNginx, main_config, make_test_ca, running_nginx
+from e2e_helpers import free_port, serving
+from live_nginx import DOMAIN, RunningNginx, make_test_ca, nginx_serving, running_nginx
 from tools import require, run
 
 
@@ -24,15 +24,14 @@ class Upstream:
     """A loopback stand-in for ConnextCMS or the LocalTunnel server that records what reaches it."""
 
     name: str
+    port: int = 0
     requests: list[dict[str, str]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
 
     @property
     def address(self) -> str:
-        assert self.server is not None
-        return f"127.0.0.1:{self.server.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,16 +51,10 @@ class Upstream:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *_: object) -> None:
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        return Handler
 
 
 @dataclass(frozen=True)
@@ -76,17 +69,15 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     workdir = tmp_path_factory.mktemp("nginx-live")
     cms, localtunnel = Upstream("cms"), Upstream("localtunnel")
-    cms.start()
-    localtunnel.start()
-    try:
-        tls = make_test_ca(workdir / "tls")
-        with running_nginx(
+    tls = make_test_ca(workdir / "tls")
+    with (
+        serving(cms.handler()) as cms.port,
+        serving(localtunnel.handler()) as localtunnel.port,
+        running_nginx(
             workdir / "nginx", tls, cms_upstream=cms.address, localtunnel_upstream=localtunnel.address
-        ) as nginx:
-            yield Site(nginx, cms, localtunnel, workdir)
-    finally:
-        cms.stop()
-        localtunnel.stop()
+        ) as nginx,
+    ):
+        yield Site(nginx, cms, localtunnel, workdir)
 
 
 def curl(site: Site, host: str, path: str = "/", *, https: bool = True, extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -188,17 +179,20 @@ def test_websocket_upgrade_reaches_the_upstream(site: Site) -> None:
     assert (seen["upgrade"], seen["connection"].lower()) == ("websocket", "upgrade")
 
 
+def sslyze(port: int, ca: Path) -> subprocess.CompletedProcess[str]:
+    """sslyze's check against Mozilla's intermediate profile, for the server on a loopback port."""
+    command = [
+        require("sslyze"),
+        "--mozilla_config=intermediate",
+        f"--sni={DOMAIN}",
+        f"--certinfo_ca_file={ca}",
+        f"127.0.0.1:{port}",
+    ]
+    return run(command, timeout=300)
+
+
 def test_sslyze_finds_the_mozilla_intermediate_profile(site: Site) -> None:
-    result = run(
-        [
-            require("sslyze"),
-            "--mozilla_config=intermediate",
-            f"--sni={DOMAIN}",
-            f"--certinfo_ca_file={site.nginx.ca}",
-            f"127.0.0.1:{site.nginx.https_port}",
-        ],
-        timeout=300,
-    )
+    result = sslyze(site.nginx.https_port, site.nginx.ca)
     assert result.returncode == 0, result.stdout[-4000:]
     assert f"127.0.0.1:{site.nginx.https_port}: OK - Compliant." in result.stdout
 
@@ -207,26 +201,12 @@ def test_sslyze_check_can_fail(tmp_path: Path) -> None:
     """Control: the same check refuses a server whose cipher list goes beyond the profile."""
     tls = make_test_ca(tmp_path / "tls")
     port = free_port()
-    site = tmp_path / "weak.conf"
-    site.write_text(
+    weak = (
         f"server {{\n  listen 127.0.0.1:{port} ssl;\n  ssl_certificate {tls.site.certificate};\n"
         f"  ssl_certificate_key {tls.site.key};\n  ssl_protocols TLSv1.2 TLSv1.3;\n"
         "  ssl_ciphers HIGH:!aNULL;\n  return 200;\n}\n"
     )
-    main = tmp_path / "nginx.conf"
-    main.write_text(main_config(tmp_path, site))
-    command = [require("nginx"), "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(main)]
-    with background(command, tmp_path / "nginx.out") as process:
-        wait_until(lambda: process.poll() is None and not port_is_free(port), "nginx to listen")
-        result = run(
-            [
-                require("sslyze"),
-                "--mozilla_config=intermediate",
-                f"--sni={DOMAIN}",
-                f"--certinfo_ca_file={tls.ca}",
-                f"127.0.0.1:{port}",
-            ],
-            timeout=300,
-        )
+    with nginx_serving(tmp_path, weak, port):
+        result = sslyze(port, tls.ca)
     assert result.returncode != 0
     assert f"127.0.0.1:{port}: FAILED - Not compliant." in result.stdout, result.stdout[-2000:]

@@ -7,8 +7,11 @@ from typing import Any
 import pulumi
 import pytest
 
+from components import catalog as services
+from components.ports import FIXED_PUBLIC_PORTS, PortRange
+from components.project import config_schema
 from components.settings import SECRET_KEYS, SETTING_KEYS, Settings
-from harness import PROJECT_DIR, evaluate, load_yaml, run_program, settings_for, stack_names
+from harness import evaluate, run_program, settings_for, stack_names
 
 
 def parse(**changes: Any) -> Settings:
@@ -21,7 +24,7 @@ def error_of(**changes: Any) -> str:
     return str(caught.value)
 
 
-@pytest.mark.parametrize("stack", [s for s in stack_names()])
+@pytest.mark.parametrize("stack", stack_names())
 def test_every_example_stack_is_valid(stack: str) -> None:
     assert settings_for(stack).stack == stack
 
@@ -35,10 +38,6 @@ def test_dev_stack_settings_are_typed() -> None:
     assert settings.admin.cidrs == ("203.0.113.0/24",)
     assert settings.tunnels.ssh_server == 6100
     assert str(settings.tunnels.ssh_tunnels) == "6101-6200"
-
-
-def test_size_defaults_to_a_2gb_droplet() -> None:
-    assert parse(size=None).size == "s-1vcpu-2gb"
 
 
 BAD_VALUES = [
@@ -134,8 +133,19 @@ def test_vultr_needs_a_dns_token_aws_does_not() -> None:
 
 
 def test_local_stack_needs_no_cloud_keys_or_tokens() -> None:
-    settings = settings_for("local", region=None, adminCidrs=None, sshPublicKeys=None)
-    assert settings.cloud == "local" and not settings.is_remote
+    evaluation = run_program("local", remove=("region", "adminCidrs", "sshPublicKeys"), secrets={})
+    assert evaluation.error is None
+    assert not settings_for("local", region=None, adminCidrs=None, sshPublicKeys=None).is_remote
+
+
+def test_tunnel_ports_are_checked_against_every_public_port_no_setting_moves() -> None:
+    """The collision check and the catalog agree: what is public and not a tunnel port is a fixed port."""
+    settings = parse()
+    tunnels = settings.tunnels
+    movable = {PortRange.single(tunnels.ssh_server), tunnels.ssh_tunnels, tunnels.localtunnel_clients}
+    perimeter = services.public_ports(services.build_catalog(services.stack_values(settings)))
+    fixed = {rule.ports for rule in perimeter} - movable
+    assert fixed == {PortRange.single(port) for port in FIXED_PUBLIC_PORTS}
 
 
 def test_all_problems_are_reported_in_one_run() -> None:
@@ -155,7 +165,7 @@ def test_valid_config_registers_resources() -> None:
 
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
-    schema = load_yaml(PROJECT_DIR / "Pulumi.yaml")["config"]
+    schema = config_schema()
     assert set(schema) == set(SETTING_KEYS) | set(SECRET_KEYS)
     assert {key for key, spec in schema.items() if spec.get("secret")} == set(SECRET_KEYS)
     for key, spec in schema.items():

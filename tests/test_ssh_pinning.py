@@ -4,7 +4,6 @@ they accept the server's pinned host key and nothing else, with no known_hosts f
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e_helpers import background, free_port, port_is_free, wait_until
 from harness import MockCloud, evaluate
 from tools import require, run
 
@@ -28,12 +28,6 @@ def keypair(path: Path) -> str:
     return " ".join(path.with_suffix(".pub").read_text().split()[:2])
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[Sshd]:
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)
@@ -47,17 +41,10 @@ def sshd(tmp_path: Path) -> Iterator[Sshd]:
         f"AuthorizedKeysFile {tmp_path}/authorized_keys\nPidFile {tmp_path}/sshd.pid\n"
         "PermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nUsePAM no\n"
     )
-    process = subprocess.Popen([require("sshd"), "-D", "-f", str(config), "-E", str(tmp_path / "sshd.log")])
-    try:
-        for _ in range(50):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            subprocess.run(["sleep", "0.1"], check=True)
+    command = [require("sshd"), "-D", "-f", str(config), "-E", str(tmp_path / "sshd.log")]
+    with background(command, tmp_path / "sshd.out") as process:
+        wait_until(lambda: process.poll() is None and not port_is_free(port), "sshd to listen")
         yield Sshd(port, tmp_path / "client_ed25519", host_public)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def provider_ssh_options(host_public_key: str) -> list[str]:

@@ -23,7 +23,7 @@ import pytest
 
 from components.catalog import COMPOSE_DIR
 from components.ports import PortRange
-from docker_daemon import Container, Docker
+from docker_daemon import Container, Docker, env_options
 from e2e_helpers import (
     LOOPBACK,
     background,
@@ -138,17 +138,21 @@ def launch(docker: Docker, image: str, workdir: Path, client_key: Path) -> Launc
     """Starts an SSH-Server on /state `state` (made with the device's key if new) and waits until healthy."""
 
     @contextlib.contextmanager
-    def start(state: str, *extra_env: str) -> Iterator[SshServer]:
+    def start(state: str, **extra_env: str) -> Iterator[SshServer]:
         state_dir, logs = workdir / state, workdir / f"{state}-logs"
         if not state_dir.exists():
             state_dir.mkdir(mode=0o750)
             (state_dir / "authorized_keys").write_text(client_key.with_suffix(".pub").read_text())
         logs.mkdir(exist_ok=True)
-        env = [f"SSH_PORT={SSH_PORT}", f"SSH_LISTEN_ADDRESS={LOOPBACK}", f"TUNNEL_PORTS={TUNNEL_PORTS}"]
-        env += [f"TUNNEL_USER={TUNNEL_USER}", *extra_env]
-        options = [option for entry in env for option in ("--env", entry)]
+        env = {
+            "SSH_PORT": str(SSH_PORT),
+            "SSH_LISTEN_ADDRESS": LOOPBACK,
+            "TUNNEL_PORTS": str(TUNNEL_PORTS),
+            "TUNNEL_USER": TUNNEL_USER,
+            **extra_env,
+        }
         mounts = ["--volume", f"{state_dir}:/state", "--volume", f"{logs}:/var/log/p2pvps"]
-        with docker.container(image, "none", *options, *mounts) as container:
+        with docker.container(image, "none", *env_options(env), *mounts) as container:
             container.wait_healthy()
             yield SshServer(container, container.pid, state_dir, logs, client_key, known_hosts_from_state(state_dir))
 
@@ -264,7 +268,7 @@ def test_password_login_is_off_without_tunnel_password(server: SshServer) -> Non
 
 
 def test_tunnel_password_enables_password_login_for_the_tunnel_account(launch: Launch) -> None:
-    with launch("state-password", f"TUNNEL_PASSWORD={TUNNEL_PASSWORD}") as with_password:
+    with launch("state-password", TUNNEL_PASSWORD=TUNNEL_PASSWORD) as with_password:
         with (
             web_app(APP_BODY, netns_pid=with_password.pid) as app_port,
             tunnel(with_password, TUNNEL_PORTS.first, app_port, password=True),

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from components.catalog import COMPOSE_DIR, tls_names
 from components.nginx import NginxParams, render_site_config
-from live_nginx import main_config, self_signed
+from live_nginx import DOMAIN, main_config, self_signed
 from tools import require, run
 
-DOMAIN = "dev.p2pvps.test"
 HTTP_PORT = 18180
 HTTPS_PORT = 18543
 
@@ -35,6 +34,7 @@ nginx
 P2PVPS_TLS_WATCH_SECONDS=1 p2pvps-tls watch &
 watcher=$!
 echo "before: $(served_subject)"
+echo "master before: $(cat /run/nginx.pid)"
 mkdir -p /etc/letsencrypt/live/site-%(domain)s /etc/letsencrypt/p2pvps
 cp "$stage/issued/fullchain.pem" "$stage/issued/privkey.pem" /etc/letsencrypt/live/site-%(domain)s/
 ln -s ../live/site-%(domain)s /etc/letsencrypt/p2pvps/site
@@ -46,6 +46,7 @@ for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
   [ "$streak" -ge 2 ] && break
 done
 echo "after: $(served_subject)"
+echo "master after: $(cat /run/nginx.pid)"
 echo "links: $(readlink /etc/nginx/tls/site) $(readlink /etc/nginx/tls/lt)"
 kill "$watcher"
 nginx -s quit
@@ -80,3 +81,4 @@ def test_nginx_starts_self_signed_then_serves_the_issued_certificate(tmp_path: P
     assert f"CN = {DOMAIN}" in lines["before"], "bootstrap pair for the site's first name"
     assert "CN = issued" in lines["after"], "the issued certificate, picked up by the watcher"
     assert lines["links"] == "/etc/letsencrypt/p2pvps/site /etc/nginx/tls-bootstrap/lt"
+    assert lines["master before"] == lines["master after"], "a reload, not a restart"

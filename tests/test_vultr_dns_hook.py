@@ -6,14 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from components.catalog import COMPOSE_DIR
+from e2e_helpers import serving
+from tools import run
 
 HOOK = COMPOSE_DIR / "certbot" / "vultr-dns-hook.py"
 
@@ -62,16 +63,11 @@ def api() -> Iterator[tuple[FakeVultr, str]]:
 
         do_GET = do_POST = do_DELETE = _serve
 
-        def log_message(self, *_: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_address[1]}/v2"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        yield fake, f"http://127.0.0.1:{port}/v2"
 
 
 def hook(url: str, action: str, domain: str, validation: str, remaining: str = "1") -> subprocess.CompletedProcess[str]:
@@ -83,7 +79,7 @@ def hook(url: str, action: str, domain: str, validation: str, remaining: str = "
         "CERTBOT_REMAINING_CHALLENGES": remaining,
         "VULTR_PROPAGATION_SECONDS": "0",
     }
-    return subprocess.run([sys.executable, str(HOOK), action], env=env, capture_output=True, text=True, check=False)
+    return run([sys.executable, str(HOOK), action], env=env)
 
 
 def test_auth_adds_the_challenge_record_in_the_closest_zone_and_cleanup_removes_it(api: tuple[FakeVultr, str]) -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from harness import HOST_PUBLIC_KEY, INSTANCE_ID, RESERVED_IPV4, SENTINEL, VULTR_OS_ID, Evaluation, evaluate
+from harness import (
+    HOST_PUBLIC_KEY,
+    INSTANCE_ID,
+    RESERVED_IPV4,
+    SENTINEL,
+    VULTR_OS_ID,
+    Evaluation,
+    container_env,
+    containers,
+    evaluate,
+)
 
 STACK = "vultr-ewr"
 INSTANCE = "vultr:index/instance:Instance"
@@ -63,8 +73,8 @@ def test_dns_points_at_the_reserved_ip(vultr: Evaluation) -> None:
 
 
 def test_certbot_uses_the_vultr_hook_with_the_dns_token(vultr: Evaluation) -> None:
-    certbot = next(c for c in vultr.of_type("docker:index/container:Container") if c.plain("hostname") == "certbot")
-    env = dict(entry.split("=", 1) for entry in certbot.plain("envs"))
+    certbot = containers(vultr)["certbot"]
+    env = container_env(certbot)
     assert env["DNS_PLUGIN"] == "vultr" and env["VULTR_API_KEY"] == f"{SENTINEL}dnsToken"
     assert "/opt/p2pvps/vultr-dns-hook.py" in {u["file"] for u in certbot.plain("uploads")}
 

@@ -22,9 +22,8 @@ def create_host(
     name: str,
     settings: Settings,
     perimeter: tuple[PublicPort, ...],
-    log_services: tuple[str, ...],
     opts: pulumi.ResourceOptions,
 ) -> HostHandle:
     module_name, class_name = BACKENDS[settings.cloud]
     backend = getattr(importlib.import_module(module_name), class_name)
-    return backend(name, settings, perimeter, log_services, opts=opts).handle
+    return backend(name, settings, perimeter, opts=opts).handle

@@ -136,7 +136,6 @@ class AwsHost(pulumi.ComponentResource):
         name: str,
         settings: Settings,
         perimeter: tuple[PublicPort, ...],
-        log_services: tuple[str, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:aws:Host", name, None, opts)
@@ -199,7 +198,7 @@ class AwsHost(pulumi.ComponentResource):
             instance_type=settings.size,
             availability_zone=zone_name,
             vpc_security_group_ids=[security_group.id],
-            user_data=user_data(settings, server_key, volume.id.apply(ebs_device), log_services),
+            user_data=user_data(settings, server_key, volume.id.apply(ebs_device)),
             user_data_replace_on_change=False,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1

@@ -28,7 +28,14 @@ class SshAccess:
     host_public_key: pulumi.Output[str]
 
     def connection(self) -> command.remote.ConnectionArgs:
-        return admin_connection(self.address, self.user, self.host_public_key)
+        """SSH as the admin through the user's ssh-agent, verifying the pinned host key, retrying until it answers."""
+        return command.remote.ConnectionArgs(
+            host=self.address,
+            user=self.user,
+            host_key=self.host_public_key,
+            dial_error_limit=-1,
+            per_dial_timeout=15,
+        )
 
     def docker_host(self) -> pulumi.Output[str]:
         return pulumi.Output.concat("ssh://", self.user, "@", self.address)
@@ -104,9 +111,7 @@ def host_key(name: str, parent: pulumi.Resource) -> HostKey:
     return HostKey(key, key.public_key_openssh.apply(str.strip))
 
 
-def user_data(
-    settings: Settings, host: HostKey, data_device: pulumi.Input[str], log_services: tuple[str, ...]
-) -> pulumi.Output[str]:
+def user_data(settings: Settings, host: HostKey, data_device: pulumi.Input[str]) -> pulumi.Output[str]:
     """The cloud-init document of a server; secret, since it carries the host's private key."""
     admin = settings.admin
     return pulumi.Output.all(host.key.private_key_openssh, host.public, data_device).apply(
@@ -119,7 +124,6 @@ def user_data(
                 host_key_public=values[1],
                 data_device=values[2],
                 data_dir=DATA_DIR,
-                log_services=log_services,
             )
         )
     )
@@ -154,19 +158,6 @@ def server_handle(
     )
 
 
-def admin_connection(
-    address: pulumi.Input[str], user: str, host_public_key: pulumi.Input[str]
-) -> command.remote.ConnectionArgs:
-    """SSH as the admin through the user's ssh-agent, verifying the pinned host key, retrying until it answers."""
-    return command.remote.ConnectionArgs(
-        host=address,
-        user=user,
-        host_key=host_public_key,
-        dial_error_limit=-1,
-        per_dial_timeout=15,
-    )
-
-
 def readiness_script(data_dir: str) -> str:
     body = resources.files("components").joinpath("scripts/wait-ready.sh").read_text()
     return f"data_dir={shlex.quote(data_dir)}\n{body}"
@@ -179,13 +170,12 @@ def readiness_gate(
     generation: pulumi.Input[str],
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
-    data_dir: str = DATA_DIR,
 ) -> command.remote.Command:
     """Waits for cloud-init, the data volume and Docker; runs again whenever the server is replaced."""
     return command.remote.Command(
         name,
         connection=connection,
-        create=readiness_script(data_dir),
+        create=readiness_script(DATA_DIR),
         triggers=[generation],
         opts=pulumi.ResourceOptions(
             parent=parent,

@@ -91,7 +91,6 @@ class DigitalOceanHost(pulumi.ComponentResource):
         name: str,
         settings: Settings,
         perimeter: tuple[PublicPort, ...],
-        log_services: tuple[str, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:digitalocean:Host", name, None, opts)
@@ -122,7 +121,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             region=settings.region,
             size=settings.size,
             ssh_keys=[key.fingerprint for key in ssh_keys],
-            user_data=user_data(settings, server_key, volume_device(volume_name), log_services),
+            user_data=user_data(settings, server_key, volume_device(volume_name)),
             monitoring=True,
             ipv6=settings.ipv6,
             graceful_shutdown=True,

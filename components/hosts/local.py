@@ -20,7 +20,6 @@ class LocalHost(pulumi.ComponentResource):
         name: str,
         settings: Settings,
         perimeter: tuple[PublicPort, ...],
-        log_services: tuple[str, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:local:Host", name, None, opts)

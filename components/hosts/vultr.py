@@ -91,7 +91,6 @@ class VultrHost(pulumi.ComponentResource):
         name: str,
         settings: Settings,
         perimeter: tuple[PublicPort, ...],
-        log_services: tuple[str, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:vultr:Host", name, None, opts)
@@ -129,7 +128,7 @@ class VultrHost(pulumi.ComponentResource):
             region=settings.region,
             plan=settings.size,
             os_id=os_id,
-            user_data=user_data(settings, server_key, DATA_DEVICE, log_services),
+            user_data=user_data(settings, server_key, DATA_DEVICE),
             hostname=prefix,
             label=prefix,
             tags=[settings.project, prefix],

@@ -1,7 +1,6 @@
 // p2pvps-config.js: the Listing-Manager's runtime configuration, installed as
 // lib/p2pvps-config.js. The patched listing-manager.js and lib/util.js read
 // every host, port and credential from here instead of hard-coded values.
-//   node lib/p2pvps-config.js check     validate the environment, exit 1 with all problems
 'use strict';
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -37,7 +36,6 @@ function load(env) {
     obUsername: get(env, 'OB_USERNAME', ''),
     obPassword: get(env, 'OB_PASSWORD', ''),
     host: get(env, 'P2PVPS_HOST', ''),
-    sshServerPort: get(env, 'SSH_SERVER_PORT', '6100'),
   };
   if (config.obUsername === '' || config.obUsername.includes(':')) {
     errors.push('OB_USERNAME is required and must not contain ":"');
@@ -45,10 +43,6 @@ function load(env) {
   if (config.obPassword === '') errors.push('OB_PASSWORD is required (secret)');
   if (!HOSTNAME.test(config.host) || !config.host.includes('.')) {
     errors.push(`P2PVPS_HOST="${config.host}" must be the public host name renters SSH to, e.g. p2pvps.example.org`);
-  }
-  if (!/^[0-9]{1,5}$/.test(config.sshServerPort) || Number(config.sshServerPort) < 1 ||
-      Number(config.sshServerPort) > 65535) {
-    errors.push(`SSH_SERVER_PORT="${config.sshServerPort}" is not a TCP port (1-65535)`);
   }
   return { config, errors };
 }
@@ -63,19 +57,6 @@ function config() {
     cached = result.config;
   }
   return cached;
-}
-
-if (require.main === module) {
-  const result = load(process.env);
-  if (result.errors.length > 0) {
-    process.stderr.write(`p2pvps-config: invalid configuration:\n  ${result.errors.join('\n  ')}\n`);
-    process.exit(1);
-  }
-  if (process.argv[2] === 'check' && process.argv.length === 3) {
-    process.exit(0);
-  }
-  process.stderr.write('usage: p2pvps-config.js check\n');
-  process.exit(2);
 }
 
 module.exports = { config, load };

@@ -1,0 +1,16 @@
+"""The project file, Pulumi.yaml, for the tools that stand in for the Pulumi CLI (compose, offline runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+
+
+def config_schema() -> dict[str, dict[str, Any]]:
+    """The declared `config:` keys, each with its type and, where set, its default and secrecy."""
+    with PROJECT_FILE.open() as handle:
+        return yaml.safe_load(handle)["config"]

@@ -19,15 +19,14 @@ from typing import Any
 import pytest
 import yaml
 
-from harness import stack_config, stack_names
+from harness import PROJECT_DIR, cloud_stacks
 from tools import require, run, shellcheck
 
-ROOT = Path(__file__).resolve().parent.parent
-GITHUB = ROOT / ".github"
+GITHUB = PROJECT_DIR / ".github"
 WORKFLOWS = GITHUB / "workflows"
 ACTIONS = GITHUB / "actions"
 LIST_STACKS = GITHUB / "scripts" / "list_stacks.py"
-SECRETS_DOC = ROOT / "docs" / "ci-and-state.md"
+SECRETS_DOC = PROJECT_DIR / "docs" / "ci-and-state.md"
 
 DEPLOY_RUNNER = ["self-hosted", "linux", "p2pvps-deploy"]
 STACK_MATRIX = {"stack": "${{ fromJSON(needs.stacks.outputs.stacks) }}"}
@@ -112,7 +111,9 @@ def check_pull_request(document: Workflow) -> None:
     assert preview["permissions"]["pull-requests"] == "write"
     [step] = pulumi_steps(preview)
     assert (step["command"], step.get("comment-on-pr"), step.get("diff")) == ("preview", True, True)
-    assert "bash .ci/run" in document["jobs"]["test"]["steps"][2]["run"]
+    test = document["jobs"]["test"]
+    assert test["container"] == {"image": "debian:bookworm", "options": "--privileged"}, "the suite needs Debian 12"
+    assert "bash .ci/run" in test["steps"][2]["run"]
 
 
 def check_deploy(document: Workflow) -> None:
@@ -156,13 +157,13 @@ def test_workflow(name: str) -> None:
 
 
 def test_stack_list_is_every_non_local_stack_of_the_repository() -> None:
-    expected = [stack for stack in stack_names() if stack_config(stack)["p2pvps:cloud"] != "local"]
+    expected = cloud_stacks()
     assert expected, "the repository has deployable stacks"
-    assert list_stacks(ROOT) == expected
+    assert list_stacks(PROJECT_DIR) == expected
 
 
 def write_project(directory: Path, stacks: dict[str, dict[str, Any]], default_cloud: str = "digitalocean") -> None:
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     project["config"]["cloud"]["default"] = default_cloud
     (directory / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     for stack, config in stacks.items():
@@ -204,7 +205,7 @@ def test_the_pulumi_job_setup_makes_the_program_virtualenv_and_an_agent() -> Non
     assert "venv/bin/python -m pip install --quiet -r requirements.txt" in script
     assert 'eval "$(ssh-agent -s)"' in script
     assert "SSH_AUTH_SOCK=" in script
-    assert yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"] == "venv"
+    assert yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"] == "venv"
 
 
 def test_actions_are_pinned_to_a_major_version() -> None:
@@ -249,7 +250,7 @@ def actionlint() -> list[str]:
 
 
 def test_actionlint_passes() -> None:
-    result = run(actionlint(), cwd=ROOT)
+    result = run(actionlint(), cwd=PROJECT_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -54,6 +54,9 @@ LOCALTUNNEL_PORT = 3002
 CMS_PORT = 3000
 LISTING_MANAGER_PORT = 3434
 OPENBAZAAR_API_PORT = 4002
+# The device registry: written by the SSH-Server's p2pvps-device, read by sshd and LocalTunnel.
+DEVICES_VOLUME = "devices"
+DEVICES_DIR = "/devices"
 
 
 class Exposure(Enum):
@@ -384,10 +387,12 @@ def _ssh_server(values: StackValues) -> ServiceSpec:
             _port("SSH-Server", tunnels.ssh_server, Exposure.PUBLIC),
             ServicePort("SSH tunnels", tunnels.ssh_tunnels, Exposure.PUBLIC),
         ),
-        volumes=(DataVolume("ssh-server", "/state"),),
+        volumes=(DataVolume("ssh-server", "/state"), DataVolume(DEVICES_VOLUME, DEVICES_DIR, mode="0755")),
         env=(
             ("SSH_PORT", str(tunnels.ssh_server)),
             ("TUNNEL_PORTS", str(tunnels.ssh_tunnels)),
+            ("PUBLIC_HOST", values.domain),
+            ("LT_HOST", dns.fqdn("lt", values.domain)),
             ("TUNNEL_PASSWORD", Secret("TUNNEL_PASSWORD", required=False)),
         ),
     )
@@ -404,6 +409,7 @@ def _localtunnel(values: StackValues) -> ServiceSpec:
             _port("LocalTunnel server", LOCALTUNNEL_PORT, Exposure.INTERNAL),
             ServicePort("LocalTunnel client sockets", clients, Exposure.PUBLIC),
         ),
+        volumes=(DataVolume(DEVICES_VOLUME, DEVICES_DIR, mode="0755", read_only=True),),
         log_owner_uid=NODE_UID,
         env=(
             ("LT_PORT", str(LOCALTUNNEL_PORT)),

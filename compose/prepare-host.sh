@@ -24,6 +24,7 @@ ensure_dir() {
 }
 ensure_dir 0 0755 "${P2PVPS_DATA_DIR:?}/acme-webroot"
 ensure_dir 1000 0750 "${P2PVPS_DATA_DIR:?}/connextcms"
+ensure_dir 0 0755 "${P2PVPS_DATA_DIR:?}/devices"
 ensure_dir 0 0750 "${P2PVPS_DATA_DIR:?}/letsencrypt"
 ensure_dir 999 0750 "${P2PVPS_DATA_DIR:?}/mongodb"
 ensure_dir 1000 0750 "${P2PVPS_DATA_DIR:?}/openbazaar"

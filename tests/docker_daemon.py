@@ -2,8 +2,8 @@
 
 The rules are verification.md §2: the daemon gets its own data root, exec root, socket and pidfile
 in a temporary directory, with no bridge, no iptables, no masquerading and no forwarding; containers
-use `--network host` or `--network none` only; nothing is pulled from a registry. `debian:bookworm-slim`
-(the name the Dockerfiles use) is made with debootstrap from the machine's apt mirror and
+use `--network host` or `--network none` only; nothing is pulled from a registry. `debian:<suite>-slim`
+(the names the Dockerfiles use) is made with debootstrap from the machine's apt mirror and
 `docker import`; each build context is then built with its own Dockerfile, as production builds it.
 Everything is stopped by pid and removed at the end of the session, also when a test fails.
 """
@@ -24,7 +24,7 @@ import pytest
 from e2e_helpers import remove_tree, scratch_dir, stop_process, wait_until
 from tools import require, run
 
-BASE_IMAGE = "debian:bookworm-slim"
+# The machine's own suite: its apt source names the Debian mirror debootstrap uses for every suite.
 DEBIAN_SUITE = "bookworm"
 APT_SOURCES = (Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list"))
 LOCAL_CA_CERTIFICATES = Path("/usr/local/share/ca-certificates")
@@ -84,13 +84,14 @@ class Docker:
             self("rm", "--force", "--volumes", name)
 
     def run_once(
-        self, image: str, network: str, *options: str, timeout: float = 30
+        self, image: str, network: str, *options: str, command: tuple[str, ...] = (), timeout: float = 30
     ) -> subprocess.CompletedProcess[str]:
-        """`docker run --rm` in the foreground, for a container that must exit by itself within `timeout` seconds."""
+        """`docker run --rm OPTIONS IMAGE COMMAND` in the foreground, for a container that must exit by
+        itself within `timeout` seconds."""
         assert network in NETWORK_MODES, f"test containers use --network host or none only, not {network}"
         name = f"p2pvps-test-{uuid.uuid4().hex[:12]}"
         try:
-            return self("run", "--rm", "--name", name, "--network", network, *options, image, timeout=timeout)
+            return self("run", "--rm", "--name", name, "--network", network, *options, image, *command, timeout=timeout)
         except subprocess.TimeoutExpired:
             self("rm", "--force", name)
             raise AssertionError(f"{image} was still running after {timeout:.0f} s") from None
@@ -212,21 +213,41 @@ def docker() -> Iterator[Docker]:
 
 
 @pytest.fixture(scope="session")
-def debian_base_image(docker: Docker) -> str:
-    """`debian:bookworm-slim`, made locally: debootstrap --variant=minbase from the apt mirror, then docker import."""
+def debian_base_images(docker: Docker) -> Callable[[Path], None]:
+    """`ensure(context)`: makes the `debian:<suite>-slim` images a Dockerfile starts from, once per session.
+
+    Each is debootstrap --variant=minbase of that suite from the machine's apt mirror, then docker import.
+    """
+    made: set[str] = set()
+
+    def ensure(context: Path) -> None:
+        for image, suite in _debian_bases(context / "Dockerfile"):
+            if image not in made:
+                _make_debian_base(docker, image, suite)
+                made.add(image)
+
+    return ensure
+
+
+def _debian_bases(dockerfile: Path) -> list[tuple[str, str]]:
+    """(image, suite) of every `FROM debian:<suite>-slim` line."""
+    return [
+        (f"debian:{suite}-slim", suite)
+        for suite in re.findall(r"^FROM\s+debian:([a-z]+)-slim\b", dockerfile.read_text(), flags=re.MULTILINE)
+    ]
+
+
+def _make_debian_base(docker: Docker, image: str, suite: str) -> None:
     with scratch_dir("debootstrap") as workdir:
         rootfs = workdir / "rootfs"
-        bootstrap = run(
-            [require("debootstrap"), "--variant=minbase", DEBIAN_SUITE, str(rootfs), debian_mirror()], timeout=600
-        )
-        assert bootstrap.returncode == 0, f"debootstrap failed:\n{bootstrap.stdout[-3000:]}\n{bootstrap.stderr}"
+        bootstrap = run([require("debootstrap"), "--variant=minbase", suite, str(rootfs), debian_mirror()], timeout=600)
+        assert bootstrap.returncode == 0, f"debootstrap {suite} failed:\n{bootstrap.stdout[-3000:]}\n{bootstrap.stderr}"
         for relative, text in SLIM_IMAGE_CONFIG.items():
             (rootfs / relative).write_text(text)
         try:
-            _import_rootfs(docker, rootfs, BASE_IMAGE)
+            _import_rootfs(docker, rootfs, image)
         finally:
             remove_tree(rootfs)
-    return BASE_IMAGE
 
 
 def _import_rootfs(docker: Docker, rootfs: Path, tag: str) -> None:
@@ -254,12 +275,13 @@ def local_ca_certificates() -> str:
 
 
 @pytest.fixture(scope="session")
-def build_image(docker: Docker, debian_base_image: str) -> Callable[..., str]:
+def build_image(docker: Docker, debian_base_images: Callable[[Path], None]) -> Callable[..., str]:
     """`build(context, build_args=None)`: builds a context with its own Dockerfile, once per session; the tag."""
     built: dict[Path, str] = {}
 
     def build(context: Path, build_args: Mapping[str, str] | None = None) -> str:
         if context not in built:
+            debian_base_images(context)
             tag = f"p2pvps-test/{context.name}:latest"
             arg_options = [option for item in (build_args or {}).items() for option in ("--build-arg", "=".join(item))]
             result = docker(

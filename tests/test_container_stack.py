@@ -232,7 +232,7 @@ def test_data_volumes_bind_the_data_volume_directories(dev: Evaluation) -> None:
     volumes = {r.plain("name"): r.plain("driverOpts") for r in dev.of_type("docker:index/volume:Volume")}
     assert volumes == {
         f"p2pvps_{name}": {"type": "none", "o": "bind", "device": f"/srv/p2pvps/{name}"}
-        for name in ("acme-webroot", "connextcms", "letsencrypt", "mongodb", "openbazaar", "ssh-server")
+        for name in ("acme-webroot", "connextcms", "devices", "letsencrypt", "mongodb", "openbazaar", "ssh-server")
     }
 
 

@@ -1,49 +1,20 @@
 #!/bin/sh
 # Entrypoint of the SSH-Server (installed as /usr/local/bin/p2pvps-ssh-server).
-# Checks the environment, prepares /state and the tunnel account, writes the environment-dependent
-# sshd configuration, then replaces itself with sshd, so that sshd is PID 1 and the container
-# ends when sshd ends. The environment contract is in README.md.
+# Checks the environment, prepares /state, the device registry and the login accounts, writes the
+# environment-dependent sshd configuration, then replaces itself with sshd, so that sshd is PID 1
+# and the container ends when sshd ends. The environment contract is in README.md.
 set -eu
+PROGRAM=p2pvps-ssh-server
+# shellcheck source=common.sh
+. /usr/local/lib/p2pvps/common.sh
 
-SSH_PORT="${SSH_PORT:-6100}"
 SSH_LISTEN_ADDRESS="${SSH_LISTEN_ADDRESS:-0.0.0.0}"
-TUNNEL_PORTS="${TUNNEL_PORTS:-6101-6200}"
-TUNNEL_USER="${TUNNEL_USER:-sshuser}"
 TUNNEL_PASSWORD="${TUNNEL_PASSWORD:-}"
-
-TUNNEL_GROUP=p2pvps-tunnel
-HOST_KEYS=/state/host-keys
-AUTHORIZED_KEYS=/state/authorized_keys
+MIN_PASSWORD_LENGTH=20
 GENERATED=/run/p2pvps/sshd
 LOG=/var/log/p2pvps/sshd.log
 
-die() {
-  echo "p2pvps-ssh-server: $*" >&2
-  exit 64
-}
-
-# is_port TEXT: TEXT is a decimal TCP port, 1-65535.
-is_port() {
-  case "$1" in
-    '' | *[!0-9]* | ??????*) return 1 ;;
-  esac
-  [ "$1" -ge 1 ] && [ "$1" -le 65535 ]
-}
-
-# Sets FIRST and LAST from TUNNEL_PORTS ("FIRST-LAST", or one port).
-parse_tunnel_ports() {
-  FIRST="${TUNNEL_PORTS%%-*}"
-  LAST="${TUNNEL_PORTS#*-}"
-  if ! is_port "$FIRST" || ! is_port "$LAST" || [ "$FIRST" -gt "$LAST" ]; then
-    die "TUNNEL_PORTS must be FIRST-LAST (inclusive, 1-65535), got '$TUNNEL_PORTS'"
-  fi
-  if [ "$FIRST" -le "$SSH_PORT" ] && [ "$SSH_PORT" -le "$LAST" ]; then
-    die "TUNNEL_PORTS $TUNNEL_PORTS contains SSH_PORT $SSH_PORT"
-  fi
-}
-
 check_environment() {
-  is_port "$SSH_PORT" || die "SSH_PORT must be a TCP port, got '$SSH_PORT'"
   parse_tunnel_ports
   case "$TUNNEL_USER" in
     [a-z_]*) ;;
@@ -56,42 +27,52 @@ check_environment() {
     *'
 '*) die "TUNNEL_PASSWORD must be a single line" ;;
   esac
+  if [ -n "$TUNNEL_PASSWORD" ] && [ "${#TUNNEL_PASSWORD}" -lt "$MIN_PASSWORD_LENGTH" ]; then
+    die "TUNNEL_PASSWORD has ${#TUNNEL_PASSWORD} characters; a shared password needs at least $MIN_PASSWORD_LENGTH"
+  fi
 }
 
 # Host keys are made once, on the first start with an empty /state, and reused afterwards.
 ensure_host_keys() {
   mkdir -p "$HOST_KEYS"
   chmod 0700 "$HOST_KEYS"
-  for type in ed25519 ecdsa rsa; do
+  for type in ed25519 rsa; do
     key="$HOST_KEYS/ssh_host_${type}_key"
     if [ ! -f "$key" ]; then
-      echo "p2pvps-ssh-server: generating $type host key in $HOST_KEYS"
+      echo "$PROGRAM: generating $type host key in $HOST_KEYS"
       ssh-keygen -q -t "$type" -N '' -C "p2pvps-ssh-server" -f "$key"
     fi
   done
-  if [ ! -e "$AUTHORIZED_KEYS" ]; then
-    install -m 0644 /dev/null "$AUTHORIZED_KEYS"
-  fi
 }
 
-# The account exists only in the container: no home, no shell, password set or disabled per start.
-ensure_tunnel_account() {
-  if id -u "$TUNNEL_USER" >/dev/null 2>&1; then
-    if [ "$(id -gn "$TUNNEL_USER")" != "$TUNNEL_GROUP" ]; then
-      die "TUNNEL_USER '$TUNNEL_USER' is an existing system account"
-    fi
-  else
-    useradd --gid "$TUNNEL_GROUP" --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin "$TUNNEL_USER"
+# The registry lives on the data volume; the login accounts exist only in the container and are
+# made again from it at every start.
+ensure_device_accounts() {
+  mountpoint -q "$DEVICE_DIR" || die "$DEVICE_DIR must be a volume: the device registry lives there"
+  chmod 0755 "$DEVICE_DIR"
+  if [ -f "$REGISTRY" ]; then
+    chmod 0644 "$REGISTRY"
   fi
-  if [ -n "$TUNNEL_PASSWORD" ]; then
-    printf '%s:%s\n' "$TUNNEL_USER" "$TUNNEL_PASSWORD" | chpasswd
-    PASSWORD_AUTHENTICATION=yes
-  else
-    # "*" matches no password, yet (unlike a "!" lock) still lets the account use its keys.
-    usermod --password '*' "$TUNNEL_USER"
-    PASSWORD_AUTHENTICATION=no
+  count=0
+  for name in $(devices | cut -d' ' -f1); do
+    ensure_device_account "$name"
+    count=$((count + 1))
+  done
+  DEVICE_COUNT=$count
+}
+
+# The shared password account of legacy clients exists only while TUNNEL_PASSWORD is set.
+ensure_legacy_account() {
+  if [ -z "$TUNNEL_PASSWORD" ]; then
+    LEGACY="off (no TUNNEL_PASSWORD)"
+    return
   fi
+  if getent passwd "$TUNNEL_USER" >/dev/null; then
+    die "TUNNEL_USER '$TUNNEL_USER' is already an account of the container; choose another name"
+  fi
+  useradd --gid "$LEGACY_GROUP" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$TUNNEL_USER"
+  printf '%s:%s\n' "$TUNNEL_USER" "$TUNNEL_PASSWORD" | chpasswd
+  LEGACY="on for $TUNNEL_USER (password; any port of the range)"
 }
 
 write_generated_config() {
@@ -101,20 +82,20 @@ write_generated_config() {
 Port $SSH_PORT
 ListenAddress $SSH_LISTEN_ADDRESS
 EOF
-  cat >"$GENERATED/tunnel.conf" <<EOF
-# Generated by p2pvps-ssh-server from TUNNEL_PORTS and TUNNEL_PASSWORD.
+  cat >"$GENERATED/tunnel-ports.conf" <<EOF
+# Generated by p2pvps-ssh-server from TUNNEL_PORTS.
 PermitListen $(seq -s ' ' "$FIRST" "$LAST")
-PasswordAuthentication $PASSWORD_AUTHENTICATION
 EOF
 }
 
 check_environment
 ensure_host_keys
-ensure_tunnel_account
+ensure_device_accounts
+ensure_legacy_account
 write_generated_config
 mkdir -p /run/sshd "$(dirname "$LOG")"
 /usr/sbin/sshd -t
-echo "p2pvps-ssh-server: sshd on $SSH_LISTEN_ADDRESS:$SSH_PORT for $TUNNEL_USER, tunnel ports $FIRST-$LAST," \
-  "password authentication $PASSWORD_AUTHENTICATION; log in $LOG"
+echo "$PROGRAM: sshd on $SSH_LISTEN_ADDRESS:$SSH_PORT, tunnel ports $FIRST-$LAST, $DEVICE_COUNT registered" \
+  "device(s), legacy password login $LEGACY; log in $LOG"
 unset TUNNEL_PASSWORD
 exec /usr/sbin/sshd -D -E "$LOG"

@@ -29,6 +29,12 @@ MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
 )
 MOZILLA_INTERMEDIATE_CURVES = "X25519:prime256v1:secp384r1"
 HSTS_MAX_AGE = 63072000
+# Per source address on the LocalTunnel names: tunnel requests let through at once before the
+# 1-a-second rate applies (devices behind one NAT reconnecting together), open connections to the
+# API and to the tunnels.
+LT_REQUEST_BURST = 10
+LT_API_CONNECTIONS = 10
+LT_VISITOR_CONNECTIONS = 50
 # With staging (untrusted) certificates a long HSTS policy would lock browsers out of the site.
 HSTS_MAX_AGE_STAGING = 300
 
@@ -103,6 +109,7 @@ def render_site_config(params: NginxParams) -> str:
         if params.resolver
         else ""
     )
+    localtunnel_api, localtunnel_tunnels = dns.localtunnel_hostnames(params.domain)
     return _template("nginx-site.conf").substitute(
         resolver=resolver,
         http_listen=params.listen(params.http_port),
@@ -110,7 +117,11 @@ def render_site_config(params: NginxParams) -> str:
         acme_webroot=params.acme_webroot,
         redirect_port_suffix=params.redirect_port_suffix,
         site_names=" ".join(dns.site_hostnames(params.domain)),
-        localtunnel_names=" ".join(dns.localtunnel_hostnames(params.domain)),
+        localtunnel_api_name=localtunnel_api,
+        localtunnel_tunnel_names=localtunnel_tunnels,
+        lt_request_burst=LT_REQUEST_BURST,
+        lt_api_connections=LT_API_CONNECTIONS,
+        lt_visitor_connections=LT_VISITOR_CONNECTIONS,
         site_tls=_tls_block(params, params.site_tls),
         localtunnel_tls=_tls_block(params, params.localtunnel_tls),
         cms_proxy=_proxy_block("cms_upstream", params.cms_upstream),

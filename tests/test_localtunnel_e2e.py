@@ -1,19 +1,27 @@
-"""The LocalTunnel image behind the real Nginx site configuration, with the real `lt` client.
+"""The LocalTunnel image behind the real Nginx site configuration, with the real `lt` client: every tunnel
+belongs to its registered device, and hostile requests get an answer and leave nothing open.
 
 Everything listens on 127.0.0.1: the server container runs with `--network host` and
 LT_ADDRESS=127.0.0.1, Debian's nginx runs the text `components.nginx.render_site_config` renders for
 production (with test ports and a test CA's certificate), and the npm `localtunnel` client 2.0.2 is
 installed for the session into a scratch directory. The client resolves lt.<domain> itself, so it
 runs in a private mount namespace whose /etc/hosts maps that name to 127.0.0.1; the browser side
-is curl with --resolve.
+is curl with --resolve. Devices are registered with the SSH-Server image's own `p2pvps-device` into
+a registry directory both containers mount, as in production. Attackers come from 127.0.0.2.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import itertools
 import json
 import os
 import re
+import socket
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +43,24 @@ from live_nginx import RunningNginx, make_test_ca, running_nginx
 from tools import require, run
 
 CONTEXT = COMPOSE_DIR / "localtunnel"
+SSH_SERVER_CONTEXT = COMPOSE_DIR / "ssh-server"
 DOMAIN = "p2pvps.test"
 LT_DOMAIN = f"lt.{DOMAIN}"
-SUBDOMAIN = "device42"
+OWNER = "device42"
+NEIGHBOUR = "otherdevice"
 LT_CLIENT_VERSION = "2.0.2"
 NODE_UID = 1000
 APP_BODY = "hello from the rented device's web app"
+ATTACKER_ADDRESS = "127.0.0.2"
+MAX_TUNNELS_PER_SOURCE = 3
+HOSTILE_SUBDOMAINS = ("constructor", "__proto__", "hasOwnProperty", "toString")
+# Nginx limits tunnel requests per source address: tests that are not about that limit each use
+# addresses of their own.
+_SOURCES = (f"127.0.2.{n}" for n in itertools.count(1))
+
+
+def fresh_source() -> str:
+    return next(_SOURCES)
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,36 @@ class Tunnel:
 
     process: subprocess.Popen[bytes]
     url: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The device registry directory, changed with the SSH-Server image's `p2pvps-device`."""
+
+    docker: Docker
+    ssh_image: str
+    directory: Path
+    keys: Path
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.docker.run_once(
+            self.ssh_image,
+            "none",
+            *("--volume", f"{self.directory}:/devices", "--entrypoint", "p2pvps-device"),
+            *env_options({"PUBLIC_HOST": DOMAIN, "LT_HOST": LT_DOMAIN}),
+            command=args,
+        )
+
+    def add(self, name: str) -> str:
+        """Registers device `name` with a new key; the LocalTunnel credential `add` printed."""
+        key = self.keys / name
+        made = run([require("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)])
+        assert made.returncode == 0, made.stderr
+        added = self.command("add", name, key.with_suffix(".pub").read_text().strip())
+        assert added.returncode == 0, added.stderr
+        credential = re.search(r"Web credential:\s+([0-9a-f]{40})\b", added.stdout)
+        assert credential, added.stdout
+        return credential.group(1)
 
 
 @pytest.fixture(scope="session")
@@ -82,15 +132,29 @@ def workdir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def registry(docker: Docker, build_image: Callable[..., str], workdir: Path) -> Registry:
+    directory, keys = workdir / "devices", workdir / "device-keys"
+    directory.mkdir()
+    keys.mkdir()
+    return Registry(docker, build_image(SSH_SERVER_CONTEXT), directory, keys)
+
+
+@pytest.fixture(scope="module")
+def credentials(registry: Registry) -> dict[str, str]:
+    """The credentials of the devices registered before the server starts."""
+    return {name: registry.add(name) for name in (OWNER, NEIGHBOUR)}
+
+
+@pytest.fixture(scope="module")
 def ports() -> Ports:
     """Distinct free loopback ports: one block, so no two can coincide."""
-    block = free_port_range(6)
+    block = free_port_range(10)
     first = block.first
     return Ports(lt=first, cms=first + 1, clients=PortRange(first + 2, block.last))
 
 
 @pytest.fixture(scope="module")
-def lt_server(docker: Docker, image: str, workdir: Path, ports: Ports) -> Iterator[Container]:
+def lt_server(docker: Docker, image: str, workdir: Path, ports: Ports, registry: Registry) -> Iterator[Container]:
     logs = workdir / "lt-logs"
     logs.mkdir()
     os.chown(logs, NODE_UID, NODE_UID)
@@ -100,8 +164,10 @@ def lt_server(docker: Docker, image: str, workdir: Path, ports: Ports) -> Iterat
         "LT_DOMAIN": LT_DOMAIN,
         "LT_CLIENT_PORTS": str(ports.clients),
         "LT_SECURE": "true",
+        "LT_MAX_TUNNELS_PER_SOURCE": str(MAX_TUNNELS_PER_SOURCE),
     }
-    with docker.container(image, "host", *env_options(env), "--volume", f"{logs}:/var/log/p2pvps") as container:
+    mounts = ["--volume", f"{logs}:/var/log/p2pvps", "--volume", f"{registry.directory}:/devices:ro"]
+    with docker.container(image, "host", *env_options(env), *mounts) as container:
         container.wait_healthy()
         yield container
 
@@ -121,35 +187,72 @@ def app_port() -> Iterator[int]:
         yield port
 
 
+@dataclass(frozen=True)
+class Client:
+    """A running stock `lt` client and the file its output goes to."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+StartClient = Callable[..., contextlib.AbstractContextManager[Client]]
+
+
 @pytest.fixture(scope="module")
-def tunnel(lt_client: Path, workdir: Path, nginx: RunningNginx, app_port: int) -> Iterator[Tunnel]:
-    """`lt --host https://lt.<domain>:<https> --port <app> --local-host 127.0.0.1 --subdomain device42`."""
+def start_client(lt_client: Path, workdir: Path, nginx: RunningNginx) -> StartClient:
+    """`start_client(user, subdomain, app)`: the stock `lt` client in the background, as a device runs it:
+    `lt --host https://USER@lt.<domain>:<https> --port APP --local-host 127.0.0.1 --subdomain NAME`
+    (USER is `NAME:CREDENTIAL`), with lt.<domain> resolved to 127.0.0.1 in a private mount namespace
+    and DEBUG=localtunnel:client; its output goes to lt-client-<subdomain>-<n>.log."""
     hosts = workdir / "hosts"
     hosts.write_text(f"{LOOPBACK} localhost {LT_DOMAIN}\n")
-    client = [require("node"), str(lt_client), "--host", f"https://{LT_DOMAIN}:{nginx.https_port}"]
-    client += ["--port", str(app_port), "--local-host", LOOPBACK, "--subdomain", SUBDOMAIN]
     private_hosts = [require("unshare"), "--mount", "--propagation", "private", "sh", "-c"]
     private_hosts += ['mount --bind "$0" /etc/hosts && exec "$@"', str(hosts)]
-    log = workdir / "lt-client.log"
-    env = os.environ | {"NODE_EXTRA_CA_CERTS": str(nginx.ca)}
-    with background([*private_hosts, *client], log, env=env) as process:
+    env = os.environ | {"NODE_EXTRA_CA_CERTS": str(nginx.ca), "DEBUG": "localtunnel:client"}
+    runs = itertools.count()
+
+    @contextlib.contextmanager
+    def start(user: str, subdomain: str, app: int) -> Iterator[Client]:
+        client = [require("node"), str(lt_client), "--host", f"https://{user}@{LT_DOMAIN}:{nginx.https_port}"]
+        client += ["--port", str(app), "--local-host", LOOPBACK, "--subdomain", subdomain]
+        log = workdir / f"lt-client-{subdomain}-{next(runs)}.log"
+        with background([*private_hosts, *client], log, env=env) as process:
+            yield Client(process, log)
+
+    return start
+
+
+@pytest.fixture(scope="module")
+def tunnel(start_client: StartClient, app_port: int, credentials: dict[str, str]) -> Iterator[Tunnel]:
+    """The owner's `lt` client, with its credential in --host as `p2pvps-device add` prints it."""
+    with start_client(f"{OWNER}:{credentials[OWNER]}", OWNER, app_port) as client:
 
         def url() -> str | None:
-            assert process.poll() is None, f"lt exited:\n{log.read_text()}"
-            match = re.search(r"your url is: (\S+)", log.read_text())
+            assert client.process.poll() is None, f"lt exited:\n{client.output()}"
+            match = re.search(r"your url is: (\S+)", client.output())
             return match.group(1) if match else None
 
-        yield Tunnel(process, wait_until(url, "lt to print its URL"))
+        yield Tunnel(client.process, wait_until(url, "lt to print its URL"))
 
 
-def https_get(proxy: RunningNginx, host: str, path: str = "") -> tuple[int, str]:
-    """Status and body of https://HOST:<https>/PATH through nginx, HOST resolved to 127.0.0.1."""
+def https_get(
+    proxy: RunningNginx, host: str, path: str = "", *, user: str | None = None, source: str = LOOPBACK
+) -> tuple[int, str]:
+    """Status and body of https://HOST:<https>/PATH through nginx, HOST resolved to 127.0.0.1, from `source`."""
     curl = [require("curl"), "--silent", "--show-error", "--max-time", "10", "--cacert", str(proxy.ca)]
-    curl += ["--resolve", f"{host}:{proxy.https_port}:{LOOPBACK}", "--write-out", "\n%{http_code}"]
+    curl += ["--interface", source, "--resolve", f"{host}:{proxy.https_port}:{LOOPBACK}"]
+    curl += ["--write-out", "\n%{http_code}", *(["--user", user] if user else [])]
     fetched = run([*curl, f"https://{host}:{proxy.https_port}/{path}"])
     assert fetched.returncode == 0, fetched.stderr
     body, _, status = fetched.stdout.rpartition("\n")
     return int(status), body
+
+
+def serves_the_app(proxy: RunningNginx) -> bool:
+    return https_get(proxy, f"{OWNER}.{LT_DOMAIN}") == (200, APP_BODY)
 
 
 def socket_ports(pid: int, listening: bool) -> list[tuple[int, int]]:
@@ -166,10 +269,23 @@ def _port(address: str) -> int:
     return 0 if port == "*" else int(port)
 
 
+def open_sockets_to(pid: int, port: int) -> int:
+    """How many connected sockets process `pid` holds on its local `port` (any state but LISTEN)."""
+    listed = run([require("ss"), "-H", "-t", "-a", "-n", "-p", f"sport = :{port}"])
+    return sum(1 for line in listed.stdout.splitlines() if f"pid={pid}," in line and not line.startswith("LISTEN"))
+
+
+def tunnel_port(tunnel: Tunnel, lt_server: Container, ports: Ports) -> int:
+    """The server port the owner's client keeps its sockets on."""
+    listening = {local for local, _ in socket_ports(lt_server.pid, listening=True)} & set(ports.clients.ports())
+    peers = {peer for _, peer in socket_ports(tunnel.process.pid, listening=False)} & listening
+    assert len(peers) == 1, (listening, peers)
+    return peers.pop()
+
+
 def test_the_device_app_answers_through_nginx_and_the_tunnel(tunnel: Tunnel, nginx: RunningNginx) -> None:
-    host = f"{SUBDOMAIN}.{LT_DOMAIN}"
-    assert tunnel.url == f"https://{host}"
-    assert wait_until(lambda: https_get(nginx, host) == (200, APP_BODY), f"{APP_BODY!r} from {host}")
+    assert tunnel.url == f"https://{OWNER}.{LT_DOMAIN}"
+    assert wait_until(lambda: serves_the_app(nginx), f"{APP_BODY!r} from {OWNER}.{LT_DOMAIN}")
 
 
 def test_client_sockets_only_use_ports_from_lt_client_ports(
@@ -185,17 +301,224 @@ def test_client_sockets_only_use_ports_from_lt_client_ports(
     assert client_peers and client_peers <= listening
 
 
-def test_new_clients_get_https_urls_and_ports_from_the_range(nginx: RunningNginx, ports: Ports) -> None:
-    for name in ("otherdevice1", "otherdevice2"):
-        status, body = https_get(nginx, LT_DOMAIN, name)
+@pytest.mark.parametrize("subdomain", [OWNER, NEIGHBOUR, "brandnew1"])
+@pytest.mark.parametrize("credential", ["none", "wrong", "neighbour's"])
+def test_a_tunnel_request_without_the_device_credential_is_refused_and_the_owner_keeps_serving(
+    tunnel: Tunnel, nginx: RunningNginx, credentials: dict[str, str], subdomain: str, credential: str
+) -> None:
+    user = {
+        "none": None,
+        "wrong": f"{subdomain}:{'0' * 40}",
+        "neighbour's": f"{NEIGHBOUR}:{credentials[NEIGHBOUR]}",
+    }[credential]
+    if (subdomain, credential) == (NEIGHBOUR, "neighbour's"):
+        user = f"{OWNER}:{credentials[NEIGHBOUR]}"  # the neighbour's secret under another name
+    status, body = https_get(nginx, LT_DOMAIN, subdomain, user=user, source=fresh_source())
+    assert status == (401 if user is None else 403), body
+    assert "message" in json.loads(body)
+    assert serves_the_app(nginx)
+
+
+def test_a_random_subdomain_is_never_handed_out(tunnel: Tunnel, nginx: RunningNginx) -> None:
+    status, body = https_get(nginx, LT_DOMAIN, "?new", source=fresh_source())
+    assert '"url"' not in body, (status, body)
+    assert serves_the_app(nginx)
+
+
+def test_the_stock_client_with_a_wrong_credential_gets_no_tunnel_and_says_why(
+    tunnel: Tunnel, start_client: StartClient, nginx: RunningNginx, app_port: int
+) -> None:
+    """`lt` 2.0.2 retries a refusal about once a second; with DEBUG=localtunnel:client it prints the status."""
+    with start_client(f"{OWNER}:{'f' * 40}", OWNER, app_port) as client:
+        wait_until(lambda: "Request failed with status code 403" in client.output(), "lt to print the refusal")
+    assert "your url is" not in client.output()
+    assert serves_the_app(nginx)
+
+
+def test_a_socket_from_another_address_cannot_join_the_tunnel(registry: Registry, nginx: RunningNginx) -> None:
+    """The intruder connects first; without the defence it would be handed the visitor's request."""
+    credential = registry.add("joined")
+    status, body = https_get(nginx, LT_DOMAIN, "joined", user=f"joined:{credential}")
+    assert status == 200, body
+    port = json.loads(body)["port"]
+    intruder = socket.socket()
+    intruder.bind((ATTACKER_ADDRESS, 0))
+    intruder.settimeout(5)
+    with intruder, socket.create_connection((LOOPBACK, port), timeout=5) as owner:
+        intruder.connect((LOOPBACK, port))
+        visitor: dict[str, tuple[int, str]] = {}
+        fetch = threading.Thread(target=lambda: visitor.update(reply=https_get(nginx, f"joined.{LT_DOMAIN}")))
+        fetch.start()
+        request = owner.recv(65536)
+        owner.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nowner")
+        fetch.join(15)
+        try:
+            intercepted = intruder.recv(65536)
+        except ConnectionResetError:
+            intercepted = b""
+    assert request.startswith(b"GET / HTTP/1.1"), request
+    assert intercepted == b"", "the server closed the intruder's socket without a request"
+    assert visitor["reply"] == (200, "owner")
+
+
+def test_the_device_reconnecting_replaces_its_own_tunnel(
+    registry: Registry, nginx: RunningNginx, start_client: StartClient
+) -> None:
+    """A second client with the device's credential (the device restarted) takes over its subdomain."""
+    user = f"restarted:{registry.add('restarted')}"
+    host = f"restarted.{LT_DOMAIN}"
+    with (
+        web_app("before the restart") as old_app,
+        web_app("after the restart") as new_app,
+        start_client(user, "restarted", old_app),
+    ):
+        wait_until(lambda: https_get(nginx, host) == (200, "before the restart"), f"{host} to serve")
+        with start_client(user, "restarted", new_app):
+            wait_until(lambda: https_get(nginx, host) == (200, "after the restart"), "the new client to serve")
+
+
+@pytest.mark.parametrize("subdomain", HOSTILE_SUBDOMAINS)
+def test_a_request_for_an_object_property_subdomain_gets_a_prompt_answer(
+    tunnel: Tunnel, lt_server: Container, ports: Ports, nginx: RunningNginx, subdomain: str
+) -> None:
+    """`constructor` made upstream's request handler throw and leave the request open; names with `_`
+    are no subdomain to tldjs and get the landing page; the others are no tunnel (404)."""
+    before = open_sockets_to(lt_server.pid, ports.lt)
+    head = raw_head(ports.lt, f"GET / HTTP/1.1\r\nHost: {subdomain}.{LT_DOMAIN}\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200" if "_" in subdomain else b"HTTP/1.1 404"), head
+    status, body = https_get(nginx, f"{subdomain}.{LT_DOMAIN}")
+    assert status in (200, 404)
+    assert body != APP_BODY
+    wait_until(lambda: open_sockets_to(lt_server.pid, ports.lt) <= before, "the refused sockets to close")
+    assert lt_server.is_running()
+    assert serves_the_app(nginx)
+
+
+@pytest.mark.parametrize("host", [f"Host: {LT_DOMAIN}\r\n", "", f"Host: {HOSTILE_SUBDOMAINS[0]}.{LT_DOMAIN}\r\n"])
+def test_an_upgrade_that_goes_nowhere_is_answered_and_closed(
+    tunnel: Tunnel, lt_server: Container, ports: Ports, nginx: RunningNginx, host: str
+) -> None:
+    before = open_sockets_to(lt_server.pid, ports.lt)
+    upgrade = f"GET / HTTP/1.1\r\n{host}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    head = raw_head(ports.lt, upgrade)
+    assert re.match(rb"HTTP/1.1 40[04] ", head), head
+    wait_until(lambda: open_sockets_to(lt_server.pid, ports.lt) <= before, "the refused socket to close")
+    assert lt_server.is_running()
+    assert serves_the_app(nginx)
+
+
+def raw_head(port: int, request: str) -> bytes:
+    """The status line and headers the server sends back to one raw request (5 s at most); then hangs up."""
+    with socket.create_connection((LOOPBACK, port), timeout=5) as connection:
+        connection.sendall(request.encode())
+        received = b""
+        deadline = time.monotonic() + 5
+        while b"\r\n\r\n" not in received and time.monotonic() < deadline:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    assert b"\r\n\r\n" in received, f"no complete answer within 5 s: {received!r}"
+    return received.split(b"\r\n\r\n", 1)[0]
+
+
+def test_tunnels_are_capped_per_source_address(
+    tunnel: Tunnel, registry: Registry, nginx: RunningNginx, lt_server: Container
+) -> None:
+    """MAX_TUNNELS_PER_SOURCE tunnels from one address; one more is refused with 429, other addresses are not."""
+    source = "127.0.0.4"
+    devices = {name: registry.add(name) for name in (f"capped{n}" for n in range(MAX_TUNNELS_PER_SOURCE + 1))}
+    held = []
+    try:
+        for name, credential in list(devices.items())[:MAX_TUNNELS_PER_SOURCE]:
+            status, body = https_get(nginx, LT_DOMAIN, name, user=f"{name}:{credential}", source=source)
+            assert status == 200, body
+            held.append(keep_online(source, json.loads(body)["port"]))
+        last, credential = list(devices.items())[-1]
+        status, body = https_get(nginx, LT_DOMAIN, last, user=f"{last}:{credential}", source=source)
+        assert status == 429, body
+        assert f"too many tunnels from {source}" in json.loads(body)["message"]
+        status, body = https_get(nginx, LT_DOMAIN, last, user=f"{last}:{credential}", source="127.0.0.5")
         assert status == 200, body
-        reply = json.loads(body)
-        assert reply["url"] == f"https://{name}.{LT_DOMAIN}"
-        assert reply["port"] in ports.clients
+    finally:
+        for connection in held:
+            connection.close()
+    assert serves_the_app(nginx)
+
+
+def keep_online(source: str, port: int) -> socket.socket:
+    """A tunnel socket from `source`, so the server keeps the tunnel past its one-second grace period."""
+    connection = socket.socket()
+    connection.bind((source, 0))
+    connection.connect((LOOPBACK, port))
+    return connection
+
+
+@pytest.mark.parametrize("change", ["remove", "token"])
+def test_a_removed_or_rekeyed_device_loses_its_tunnel(
+    registry: Registry, nginx: RunningNginx, start_client: StartClient, app_port: int, change: str
+) -> None:
+    """`p2pvps-device remove` or `token`: the open tunnel closes, the old credential opens no new one."""
+    name = f"{change}device"
+    credential = registry.add(name)
+    host = f"{name}.{LT_DOMAIN}"
+    with start_client(f"{name}:{credential}", name, app_port):
+        wait_until(lambda: https_get(nginx, host) == (200, APP_BODY), f"{host} to serve")
+        assert registry.command(change, name).returncode == 0
+        assert https_get(nginx, host)[0] == 404
+    status, _ = https_get(nginx, LT_DOMAIN, name, user=f"{name}:{credential}", source=fresh_source())
+    assert status == 403
+
+
+def test_nginx_rate_limits_tunnel_requests_per_source(nginx: RunningNginx, credentials: dict[str, str]) -> None:
+    statuses = [https_get(nginx, LT_DOMAIN, "nosuchdevice", user="x:y", source="127.0.0.6")[0] for _ in range(25)]
+    assert 429 in statuses, statuses
+    assert statuses[0] == 403
+    assert https_get(nginx, LT_DOMAIN, "nosuchdevice", user="x:y", source="127.0.0.7")[0] == 403
+
+
+def test_a_full_port_range_is_a_prompt_503(docker: Docker, image: str, registry: Registry, workdir: Path) -> None:
+    """With one client port, a second device's tunnel request is answered 503 at once, not left waiting."""
+    block = free_port_range(2)
+    first, second = registry.add("portfull1"), registry.add("portfull2")
+    env = {"LT_PORT": str(block.first), "LT_ADDRESS": LOOPBACK, "LT_DOMAIN": LT_DOMAIN}
+    env |= {"LT_CLIENT_PORTS": str(block.last), "LT_SECURE": "true"}
+    logs = workdir / "lt-full-logs"
+    logs.mkdir()
+    os.chown(logs, NODE_UID, NODE_UID)
+    mounts = ["--volume", f"{logs}:/var/log/p2pvps", "--volume", f"{registry.directory}:/devices:ro"]
+    with docker.container(image, "host", *env_options(env), *mounts) as server:
+        server.wait_healthy()
+        request = f"GET /{{name}} HTTP/1.1\r\nHost: {LT_DOMAIN}\r\nAuthorization: Basic {{auth}}\r\n\r\n"
+
+        def ask(name: str, credential: str) -> bytes:
+            auth = base64.b64encode(f"{name}:{credential}".encode()).decode()
+            return raw_head(block.first, request.format(name=name, auth=auth))
+
+        assert ask("portfull1", first).startswith(b"HTTP/1.1 200")
+        with keep_online(LOOPBACK, block.last):
+            assert ask("portfull2", second).startswith(b"HTTP/1.1 503")
 
 
 def test_an_unknown_subdomain_is_404(nginx: RunningNginx) -> None:
     assert https_get(nginx, f"nosuchdevice.{LT_DOMAIN}")[0] == 404
+
+
+def test_an_unexpected_exception_ends_the_process(
+    docker: Docker, image: str, workdir: Path, registry: Registry
+) -> None:
+    """main.js's handler: an error nothing catches ends node with 70, so the restart policy starts a clean one."""
+    throw_later = "require('./main.js'); setTimeout(() => { throw new Error('unexpected') }, 500)"
+    env = {"LT_PORT": "1", "LT_ADDRESS": LOOPBACK, "LT_DOMAIN": LT_DOMAIN, "LT_MAX_SOCKETS": "10"}
+    env |= {"LT_MAX_TUNNELS_PER_SOURCE": "10", "LT_CLIENT_PORTS": "40000-40009"}
+    ended = docker.run_once(
+        image,
+        "none",
+        *("--entrypoint", "node", "--user", "0", *env_options(env)),
+        command=("-r", "esm", "-e", throw_later),
+    )
+    assert ended.returncode == 70, ended.stdout + ended.stderr
+    assert "unexpected error, exiting for a clean restart: Error: unexpected" in ended.stderr
 
 
 def test_the_server_is_node_as_pid_1_with_uid_1000(lt_server: Container) -> None:
@@ -207,12 +530,17 @@ def test_the_server_is_node_as_pid_1_with_uid_1000(lt_server: Container) -> None
 def test_the_log_reaches_stdout_and_the_mounted_file(
     tunnel: Tunnel, lt_server: Container, workdir: Path, ports: Ports
 ) -> None:
-    expected = (f"server listening on port: {ports.lt}", f"making new client with id {SUBDOMAIN}")
+    expected = (f"server listening on port: {ports.lt}", f"making new client with id {OWNER} for {LOOPBACK}")
     file_log = (workdir / "lt-logs" / "localtunnel.log").read_text()
     container_log = lt_server.logs()
     for line in expected:
         assert line in file_log
         assert line in container_log
+
+
+def test_no_credential_reaches_the_log(tunnel: Tunnel, lt_server: Container, credentials: dict[str, str]) -> None:
+    log = lt_server.logs()
+    assert all(credential not in log for credential in credentials.values())
 
 
 def test_the_healthcheck_asks_the_status_api(lt_server: Container, ports: Ports) -> None:
@@ -227,8 +555,15 @@ def test_lt_domain_is_required(docker: Docker, image: str) -> None:
     assert "LT_DOMAIN is required" in started.stderr
 
 
-def test_a_client_range_containing_the_server_port_is_refused(docker: Docker, image: str) -> None:
+def test_the_device_registry_must_be_mounted(docker: Docker, image: str) -> None:
+    started = docker.run_once(image, "none", "--env", f"LT_DOMAIN={LT_DOMAIN}")
+    assert started.returncode == 64
+    assert "/devices must be a volume" in started.stderr
+
+
+def test_a_client_range_containing_the_server_port_is_refused(docker: Docker, image: str, registry: Registry) -> None:
     options = ["--env", f"LT_DOMAIN={LT_DOMAIN}", "--env", "LT_PORT=40010", "--env", "LT_CLIENT_PORTS=40000-40099"]
+    options += ["--volume", f"{registry.directory}:/devices:ro"]
     started = docker.run_once(image, "none", *options)
     assert started.returncode == 64
     assert "LT_CLIENT_PORTS 40000-40099 contains LT_PORT 40010" in started.stderr

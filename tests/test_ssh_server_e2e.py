@@ -16,11 +16,11 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -638,16 +638,34 @@ def test_ports_are_never_handed_out_twice(registry: SshServer, make_key: MakeKey
     assert first == [2300, 2301, 2302]
     assert registry.device_command("remove", "early0").returncode == 0
     assert registry.register("later", make_key("later")) == 2303
-    keys = {f"parallel{n}": make_key(f"parallel{n}") for n in range(6)}
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        parallel = list(pool.map(lambda item: registry.register(*item), keys.items()))
-    assert sorted(parallel) == list(range(2304, 2310))
+    parallel = add_at_once(registry, {f"parallel{n}": make_key(f"parallel{n}") for n in range(6)})
+    assert sorted(parallel.values()) == list(range(2304, 2310))
     assert registry.register("wrapped", make_key("wrapped")) == 2300
     full = registry.device_command("add", "onetoomany", make_key("onetoomany").with_suffix(".pub").read_text())
     assert full.returncode == 65
     assert f"no free port in TUNNEL_PORTS {TUNNEL_PORTS}" in full.stderr
     held = listed_devices(registry)
     assert sorted(held.values()) == list(TUNNEL_PORTS.ports())
+
+
+def add_at_once(server: SshServer, keys: dict[str, Path]) -> dict[str, int]:
+    """Runs `p2pvps-device add` for every device at the same moment, inside the container; NAME -> port."""
+    adds = [
+        f"p2pvps-device add {name} {shlex.quote(key.with_suffix('.pub').read_text().strip())} >/tmp/{name}.out 2>&1 &"
+        for name, key in keys.items()
+    ]
+    script = "\n".join([*adds, "wait", *(f"cat /tmp/{name}.out" for name in keys)])
+    together = server.container.exec("sh", "-c", script)
+    assert together.returncode == 0, together.stderr
+    ports = {
+        name: int(port)
+        for name, port in re.findall(
+            r"Device (\S+) registered\.\n.*?SSH tunnel port:\s+(\d+)", together.stdout, flags=re.DOTALL
+        )
+    }
+    assert ports.keys() == keys.keys(), together.stdout
+    assert {name: port for name, port in listed_devices(server).items() if name in keys} == ports
+    return ports
 
 
 def test_a_new_credential_replaces_the_old_one(registry: SshServer, make_key: MakeKey) -> None:

@@ -361,6 +361,20 @@ def test_a_socket_from_another_address_cannot_join_the_tunnel(registry: Registry
     assert visitor["reply"] == (200, "owner")
 
 
+def test_a_request_the_device_drops_is_answered_502(registry: Registry, nginx: RunningNginx) -> None:
+    credential = registry.add("dropping")
+    status, body = https_get(nginx, LT_DOMAIN, "dropping", user=f"dropping:{credential}")
+    assert status == 200, body
+    with socket.create_connection((LOOPBACK, json.loads(body)["port"]), timeout=5) as device:
+        visitor: dict[str, tuple[int, str]] = {}
+        fetch = threading.Thread(target=lambda: visitor.update(reply=https_get(nginx, f"dropping.{LT_DOMAIN}")))
+        fetch.start()
+        assert device.recv(65536).startswith(b"GET / HTTP/1.1")
+        device.shutdown(socket.SHUT_RDWR)
+        fetch.join(15)
+    assert visitor["reply"][0] == 502
+
+
 def test_the_device_reconnecting_replaces_its_own_tunnel(
     registry: Registry, nginx: RunningNginx, start_client: StartClient
 ) -> None:

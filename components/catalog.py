@@ -153,6 +153,7 @@ class StackValues:
     """What the services need from the stack's settings (placeholders when rendering compose)."""
 
     domain: str
+    tunnel_domain: str
     acme_email: str
     acme_staging: str
     hsts_max_age: int
@@ -182,6 +183,7 @@ def stack_values(settings: Settings) -> StackValues:
     plugin = DNS_PLUGINS.get(settings.cloud)
     return StackValues(
         domain=settings.domain,
+        tunnel_domain=settings.tunnel_domain,
         acme_email=settings.admin_email,
         acme_staging="true" if settings.acme_staging else "false",
         hsts_max_age=HSTS_MAX_AGE_STAGING if settings.acme_staging else HSTS_MAX_AGE,
@@ -210,17 +212,19 @@ def _image_healthcheck(start_period_s: int = 60) -> Healthcheck:
     return Healthcheck(("/usr/local/bin/p2pvps-healthcheck",), start_period_s=start_period_s)
 
 
-def tls_names(domain: str) -> str:
+def tls_names(domain: str, tunnel_domain: str) -> str:
     """`name=host,host ...` pairs telling Nginx (and certbot) which names each certificate covers."""
     site = ",".join(dns.site_hostnames(domain))
-    localtunnel = ",".join(dns.localtunnel_hostnames(domain))
+    localtunnel = ",".join(dns.localtunnel_hostnames(tunnel_domain))
     return f"{SITE_CERT_NAME}={site} {LOCALTUNNEL_CERT_NAME}={localtunnel}"
 
 
 def _nginx(values: StackValues) -> ServiceSpec:
     config = ServiceFile(
         target="/etc/nginx/conf.d/default.conf",
-        content=render_site_config(NginxParams(domain=values.domain, hsts_max_age=values.hsts_max_age)),
+        content=render_site_config(
+            NginxParams(domain=values.domain, tunnel_domain=values.tunnel_domain, hsts_max_age=values.hsts_max_age)
+        ),
         compose_source="./nginx/templates/default.conf.template",
         compose_target="/etc/nginx/templates/default.conf.template",
     )
@@ -237,7 +241,8 @@ def _nginx(values: StackValues) -> ServiceSpec:
         log_path="/var/log/nginx",
         env=(
             ("P2PVPS_DOMAIN", values.domain),
-            ("P2PVPS_TLS_NAMES", tls_names(values.domain)),
+            ("P2PVPS_TUNNEL_DOMAIN", values.tunnel_domain),
+            ("P2PVPS_TLS_NAMES", tls_names(values.domain, values.tunnel_domain)),
             ("NGINX_ENVSUBST_FILTER", "^P2PVPS_"),
         ),
         files=(config,),
@@ -260,6 +265,7 @@ def _certbot(values: StackValues) -> ServiceSpec:
         log_path="/var/log/letsencrypt",
         env=(
             ("P2PVPS_DOMAIN", values.domain),
+            ("P2PVPS_TUNNEL_DOMAIN", values.tunnel_domain),
             ("ACME_EMAIL", values.acme_email),
             ("ACME_STAGING", values.acme_staging),
             ("DNS_PLUGIN", values.dns_plugin),
@@ -392,7 +398,7 @@ def _ssh_server(values: StackValues) -> ServiceSpec:
             ("SSH_PORT", str(tunnels.ssh_server)),
             ("TUNNEL_PORTS", str(tunnels.ssh_tunnels)),
             ("PUBLIC_HOST", values.domain),
-            ("LT_HOST", dns.fqdn("lt", values.domain)),
+            ("LT_HOST", dns.fqdn("lt", values.tunnel_domain)),
             ("TUNNEL_PASSWORD", Secret("TUNNEL_PASSWORD", required=False)),
         ),
     )
@@ -413,7 +419,7 @@ def _localtunnel(values: StackValues) -> ServiceSpec:
         log_owner_uid=NODE_UID,
         env=(
             ("LT_PORT", str(LOCALTUNNEL_PORT)),
-            ("LT_DOMAIN", dns.fqdn("lt", values.domain)),
+            ("LT_DOMAIN", dns.fqdn("lt", values.tunnel_domain)),
             ("LT_CLIENT_PORTS", str(clients)),
             ("LT_SECURE", "true"),
         ),

@@ -51,6 +51,7 @@ def compose_values() -> StackValues:
     """Catalog inputs as Compose variables (set in .env); certbot's DNS-01 goes through DigitalOcean DNS."""
     return StackValues(
         domain="${P2PVPS_DOMAIN:?set P2PVPS_DOMAIN in .env}",
+        tunnel_domain="${P2PVPS_TUNNEL_DOMAIN:?set P2PVPS_TUNNEL_DOMAIN in .env}",
         acme_email="${ACME_EMAIL:?set ACME_EMAIL in .env}",
         acme_staging="${ACME_STAGING:-false}",
         hsts_max_age=HSTS_MAX_AGE,
@@ -137,6 +138,8 @@ def render_env_example(catalog: tuple[ServiceSpec, ...]) -> str:
         HEADER.rstrip(),
         "# Copy to .env next to docker-compose.yml and fill in. Run ./prepare-host.sh once first.",
         "P2PVPS_DOMAIN=p2pvps.localhost",
+        "# The tunnels' own registrable domain (lt.<it>, *.lt.<it>), or the same as P2PVPS_DOMAIN.",
+        "P2PVPS_TUNNEL_DOMAIN=p2pvps.localhost",
         "ACME_EMAIL=admin@example.com",
         "ACME_STAGING=true",
         "# Where state and logs live on this machine (absolute paths).",
@@ -162,7 +165,9 @@ def generated_files() -> dict[Path, str]:
         + HEADER
         + PREPARE_PREAMBLE
         + prepare_script(catalog, dirs, Privilege.ROOT),
-        NGINX_TEMPLATE: render_site_config(NginxParams(domain="${P2PVPS_DOMAIN}")),
+        NGINX_TEMPLATE: render_site_config(
+            NginxParams(domain="${P2PVPS_DOMAIN}", tunnel_domain="${P2PVPS_TUNNEL_DOMAIN}")
+        ),
     }
 
 

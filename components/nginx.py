@@ -60,6 +60,7 @@ class NginxParams:
     """What the rendered configuration depends on."""
 
     domain: str
+    tunnel_domain: str
     http_port: int = 80
     https_port: int = 443
     listen_address: str | None = None
@@ -109,7 +110,7 @@ def render_site_config(params: NginxParams) -> str:
         if params.resolver
         else ""
     )
-    localtunnel_api, localtunnel_tunnels = dns.localtunnel_hostnames(params.domain)
+    localtunnel_api, localtunnel_tunnels = dns.localtunnel_hostnames(params.tunnel_domain)
     return _template("nginx-site.conf").substitute(
         resolver=resolver,
         http_listen=params.listen(params.http_port),

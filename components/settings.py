@@ -23,6 +23,8 @@ from components.ports import FIXED_PUBLIC_PORTS, PortRange
 NAMESPACE = "p2pvps"
 
 UBUNTU_VERSIONS = ("24.04", "26.04")
+# A shared password cannot be tied to a device; at least it should not be guessable.
+MIN_TUNNEL_PASSWORD_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class Settings:
     size: str
     ubuntu_version: str
     domain: str
+    tunnel_domain: str
     admin_email: str
     admin: AdminAccess
     acme_staging: bool
@@ -260,6 +263,28 @@ def _domain_error(value: str) -> str | None:
     return None
 
 
+def _tunnel_domain_error(domain: str | None) -> Callable[[str], str | None]:
+    """A tunnel domain must be a registrable domain of its own: no cookie it sets may reach the site."""
+
+    def error(value: str) -> str | None:
+        shape = _domain_error(value)
+        if shape is not None or domain is None:
+            return shape
+        # Imported here: reading the Public Suffix List costs time only stacks that set tunnelDomain spend.
+        from publicsuffixlist import PublicSuffixList  # noqa: PLC0415
+
+        registrable = PublicSuffixList().privatesuffix
+        site, tunnels = registrable(domain.rstrip(".")), registrable(value.rstrip("."))
+        if site is not None and site == tunnels:
+            return (
+                f"{_quote(value)} shares the registrable domain {site} with p2pvps:domain, so tunnel pages could set "
+                f"cookies for the site; use a separate domain such as p2pvps-tunnels.net, or leave it unset"
+            )
+        return None
+
+    return error
+
+
 def _email_error(value: str) -> str | None:
     return None if _EMAIL.match(value) else f"{_quote(value)} is not a valid e-mail address"
 
@@ -321,12 +346,15 @@ def _size_error(profile: CloudProfile, cloud: str) -> Callable[[str], str | None
 
 
 def parse_settings(
-    raw: Mapping[str, str], *, project: str, stack: str, secrets: StackSecrets | None = None
+    raw: Mapping[str, str], *, project: str, stack: str, secrets: Mapping[str, str] | None = None
 ) -> Settings:
-    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON) and the secrets."""
+    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON) and the secret ones.
+
+    A secret value is looked at here only to be checked, then kept as a secret Output and nothing else.
+    """
     problems = _Problems()
     read = _Reader(raw, problems)
-    secrets = secrets or StackSecrets()
+    stack_secrets = _stack_secrets(secrets or {}, problems)
 
     cloud = read.check("cloud", read.text("cloud"), _one_of(CLOUDS, "a supported cloud"))
     region = size = ""
@@ -340,7 +368,7 @@ def parse_settings(
         )
         admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), _cidrs_error)
         ssh_keys = read.check("sshPublicKeys", read.text_list("sshPublicKeys"), _ssh_keys_error)
-        if profile.dns_token_for and secrets.dns_token is None:
+        if profile.dns_token_for and stack_secrets.dns_token is None:
             problems.add(
                 "dnsToken",
                 f"missing; certbot needs {profile.dns_token_for} for the *.lt wildcard certificate (DNS-01): "
@@ -350,6 +378,7 @@ def parse_settings(
         "ubuntuVersion", read.text("ubuntuVersion"), _one_of(UBUNTU_VERSIONS, "a supported Ubuntu LTS release")
     )
     domain = read.check("domain", read.text("domain"), _domain_error)
+    tunnel_domain = read.check("tunnelDomain", read.text("tunnelDomain", required=False), _tunnel_domain_error(domain))
     admin_email = read.check("adminEmail", read.text("adminEmail"), _email_error)
     admin_user = read.check("adminUser", read.text("adminUser"), _username_error)
     acme_staging = read.boolean("acmeStaging")
@@ -374,6 +403,7 @@ def parse_settings(
         size=size,
         ubuntu_version=ubuntu_version,
         domain=domain.rstrip("."),
+        tunnel_domain=(tunnel_domain or domain).rstrip("."),
         admin_email=admin_email,
         admin=AdminAccess(user=admin_user, cidrs=admin_cidrs, ssh_public_keys=ssh_keys),
         acme_staging=acme_staging,
@@ -381,7 +411,22 @@ def parse_settings(
         ipv6=ipv6,
         create_dns_zone=create_dns_zone,
         tunnels=tunnels,
-        secrets=secrets,
+        secrets=stack_secrets,
+    )
+
+
+def _stack_secrets(values: Mapping[str, str], problems: _Problems) -> StackSecrets:
+    password = values.get("sshTunnelPassword") or None
+    if password is not None and len(password) < MIN_TUNNEL_PASSWORD_LENGTH:
+        problems.add(
+            "sshTunnelPassword",
+            f"has {len(password)} characters; a password shared by every legacy client needs at least "
+            f"{MIN_TUNNEL_PASSWORD_LENGTH} (e.g. `openssl rand -base64 24`), or leave it unset for keys only",
+        )
+    dns_token = values.get("dnsToken") or None
+    return StackSecrets(
+        dns_token=None if dns_token is None else pulumi.Output.secret(dns_token),
+        ssh_tunnel_password=None if password is None else pulumi.Output.secret(password),
     )
 
 
@@ -421,6 +466,7 @@ SETTING_KEYS = (
     "size",
     "ubuntuVersion",
     "domain",
+    "tunnelDomain",
     "adminEmail",
     "adminUser",
     "adminCidrs",
@@ -439,8 +485,5 @@ def load_settings() -> Settings:
     """Read this stack's `p2pvps:*` configuration once and validate it."""
     config = pulumi.Config(NAMESPACE)
     raw = {key: value for key in SETTING_KEYS if (value := config.get(key)) is not None}
-    secrets = StackSecrets(
-        dns_token=config.get_secret("dnsToken"),
-        ssh_tunnel_password=config.get_secret("sshTunnelPassword"),
-    )
+    secrets = {key: value for key in SECRET_KEYS if (value := config.get(key)) is not None}
     return parse_settings(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secrets=secrets)

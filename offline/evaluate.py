@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import runpy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.project import config_schema
-from components.settings import Settings, StackSecrets, parse_settings
+from components.settings import Settings, parse_settings
 from offline.mock_cloud import (
     SENTINEL,
     MockCloud,
@@ -231,14 +230,10 @@ def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
     return {key: as_config_string(value) for key, value in config.items() if value is not None}
 
 
-def settings_for(stack: str = "dev", **changes: Any) -> Settings:
-    """Parsed settings of a stack file (with changes), every secret set, outside the Pulumi runtime."""
-    secrets = StackSecrets(**{_snake(key): pulumi.Output.secret(value) for key, value in sentinel_secrets().items()})
+def settings_for(stack: str = "dev", *, secrets: Mapping[str, str] | None = None, **changes: Any) -> Settings:
+    """Parsed settings of a stack file (with changes), every secret set (or `secrets`), outside the Pulumi runtime."""
+    secrets = sentinel_secrets() if secrets is None else secrets
     return parse_settings(raw_config(stack, **changes), project=PROJECT, stack=stack, secrets=secrets)
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def as_config_string(value: Any) -> str:

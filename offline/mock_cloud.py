@@ -22,7 +22,13 @@ ELASTIC_IPV4 = "198.51.100.20"
 INSTANCE_ID = "i-0p2pvps"
 EBS_VOLUME_ID = "vol-0123456789abcdef0"
 AMI_ID = "ami-0ubuntu2404"
-LOOKED_UP_ZONE = "ZLOOKEDUPZONE"
+
+
+def looked_up_zone(name: str) -> str:
+    """The id of the Route 53 zone `name` as the getZone lookup returns it."""
+    return "Z" + name.upper().replace(".", "").replace("-", "")
+
+
 VULTR_OS_ID = "2284"
 
 
@@ -37,7 +43,7 @@ INVOKE_RESULTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "aws:ec2/getVpc:getVpc": lambda _: {"id": "vpc-0default"},
     "aws:ec2/getInstanceType:getInstanceType": _instance_type,
     "aws:ec2/getAmi:getAmi": lambda _: {"id": AMI_ID},
-    "aws:route53/getZone:getZone": lambda args: {"zoneId": LOOKED_UP_ZONE, "name": args.get("name")},
+    "aws:route53/getZone:getZone": lambda args: {"zoneId": looked_up_zone(args["name"]), "name": args["name"]},
     "vultr:index/getOs:getOs": lambda _: {"id": VULTR_OS_ID},
 }
 

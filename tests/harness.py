@@ -26,11 +26,11 @@ from offline.mock_cloud import (
     ELASTIC_IPV4,
     HOST_PUBLIC_KEY,
     INSTANCE_ID,
-    LOOKED_UP_ZONE,
     RESERVED_IPV4,
     SENTINEL,
     VULTR_OS_ID,
     MockCloud,
+    looked_up_zone,
 )
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "ELASTIC_IPV4",
     "HOST_PUBLIC_KEY",
     "INSTANCE_ID",
-    "LOOKED_UP_ZONE",
     "MACHINES",
     "PROJECT",
     "PROJECT_DIR",
@@ -58,6 +57,7 @@ __all__ = [
     "evaluate",
     "host_resources",
     "is_secret",
+    "looked_up_zone",
     "machine",
     "run_program",
     "run_pulumi_program",

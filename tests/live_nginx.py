@@ -88,7 +88,7 @@ def _leaf(directory: Path, ca: TlsPaths, names: tuple[str, ...]) -> TlsPaths:
     return TlsPaths(str(certificate), str(key))
 
 
-def make_test_ca(directory: Path, domain: str = DOMAIN) -> TestCa:
+def make_test_ca(directory: Path, domain: str = DOMAIN, tunnel_domain: str | None = None) -> TestCa:
     directory.mkdir(parents=True, exist_ok=True)
     ca = self_signed(
         directory / "ca",
@@ -100,7 +100,7 @@ def make_test_ca(directory: Path, domain: str = DOMAIN) -> TestCa:
     return TestCa(
         ca=Path(ca.certificate),
         site=_leaf(directory / "site", ca, dns.site_hostnames(domain)),
-        localtunnel=_leaf(directory / "lt", ca, dns.localtunnel_hostnames(domain)),
+        localtunnel=_leaf(directory / "lt", ca, dns.localtunnel_hostnames(tunnel_domain or domain)),
     )
 
 
@@ -132,7 +132,13 @@ def main_config(directory: Path, include: Path | str, *, pid: str | None = None,
 
 @contextmanager
 def running_nginx(
-    directory: Path, tls: TestCa, *, cms_upstream: str, localtunnel_upstream: str, domain: str = DOMAIN
+    directory: Path,
+    tls: TestCa,
+    *,
+    cms_upstream: str,
+    localtunnel_upstream: str,
+    domain: str = DOMAIN,
+    tunnel_domain: str | None = None,
 ) -> Iterator[RunningNginx]:
     """Start nginx with the rendered site configuration; stop it afterwards."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -141,6 +147,7 @@ def running_nginx(
     http_port, https_port = free_port(), free_port()
     params = NginxParams(
         domain=domain,
+        tunnel_domain=tunnel_domain or domain,
         http_port=http_port,
         https_port=https_port,
         listen_address="127.0.0.1",

@@ -14,7 +14,6 @@ from harness import (
     ELASTIC_IPV4,
     HOST_PUBLIC_KEY,
     INSTANCE_ID,
-    LOOKED_UP_ZONE,
     SENTINEL,
     Evaluation,
     MockCloud,
@@ -22,6 +21,7 @@ from harness import (
     containers,
     evaluate,
     host_resources,
+    looked_up_zone,
 )
 
 STACK = "aws-us-east-1"
@@ -132,7 +132,7 @@ def test_elastic_ip_is_the_stable_address_for_dns_ssh_and_docker(aws: Evaluation
     }
     for record in records.values():
         assert record["records"] == [ELASTIC_IPV4] and record["type"] == "A" and record["ttl"] == 300
-        assert record["zoneId"] == LOOKED_UP_ZONE
+        assert record["zoneId"] == looked_up_zone("us-east-1.p2pvps.net")
 
 
 def test_security_group_has_exactly_the_port_list(aws: Evaluation) -> None:
@@ -160,7 +160,7 @@ def test_security_group_has_exactly_the_port_list(aws: Evaluation) -> None:
 def test_certbot_user_may_only_write_the_challenge_record(aws: Evaluation) -> None:
     policy = json.loads(aws.one("aws:iam/userPolicy:UserPolicy").plain("policy"))
     write = next(s for s in policy["Statement"] if s["Action"] == "route53:ChangeResourceRecordSets")
-    assert write["Resource"] == f"arn:aws:route53:::hostedzone/{LOOKED_UP_ZONE}"
+    assert write["Resource"] == f"arn:aws:route53:::hostedzone/{looked_up_zone('us-east-1.p2pvps.net')}"
     assert write["Condition"]["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
     names = write["Condition"]["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
     assert names == ["_acme-challenge.lt.us-east-1.p2pvps.net"]

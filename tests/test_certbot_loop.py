@@ -64,6 +64,17 @@ def test_one_pass_issues_both_certificates_and_points_nginx_at_them(sandbox: dic
     assert os.readlink(links / "lt") == "../live/lt-dev.p2pvps.net"
 
 
+def test_a_tunnel_domain_gets_the_wildcard_certificate(sandbox: dict[str, str]) -> None:
+    code, calls = once(sandbox, P2PVPS_TUNNEL_DOMAIN="p2pvps-tunnels.net")
+    assert code == 0
+    site, wildcard = calls
+    assert "-d dev.p2pvps.net -d www.dev.p2pvps.net" in site
+    assert "--cert-name lt-p2pvps-tunnels.net " in wildcard
+    assert "-d lt.p2pvps-tunnels.net -d *.lt.p2pvps-tunnels.net" in wildcard
+    assert "dev.p2pvps.net" not in wildcard
+    assert os.readlink(Path(sandbox["LETSENCRYPT_DIR"]) / "p2pvps" / "lt") == "../live/lt-p2pvps-tunnels.net"
+
+
 def test_dns_token_is_written_only_to_a_private_credentials_file(sandbox: dict[str, str]) -> None:
     _, calls = once(sandbox)
     assert all("SENTINELSECRET" not in call for call in calls), "the token never appears in a command line"

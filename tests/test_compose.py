@@ -19,6 +19,7 @@ from tools import require, run, shellcheck
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 REQUIRED_VARIABLES = {
     "P2PVPS_DOMAIN": "p2pvps.example.com",
+    "P2PVPS_TUNNEL_DOMAIN": "p2pvps.example.com",
     "ACME_EMAIL": "ops@example.com",
     "P2PVPS_DATA_DIR": "/srv/p2pvps",
     "P2PVPS_LOG_DIR": "/home/p2pvps/.p2pvps/logs",

@@ -46,6 +46,7 @@ class Upstream:
                     return
                 body = json.dumps({"upstream": upstream.name, **seen}).encode()
                 self.send_response(200)
+                self.send_header("Set-Cookie", "this.sid=s%3Aabc; Path=/; HttpOnly")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -125,6 +126,13 @@ def test_site_names_reach_the_cms_with_forwarding_headers(site: Site, host: str)
     assert seen["x-forwarded-for"] == "127.0.0.1"
     assert seen["x-forwarded-host"] == host
     assert seen["x-real-ip"] == "127.0.0.1"
+
+
+def test_cms_cookies_stay_host_only_https_only_and_same_site(site: Site) -> None:
+    cookie = [attribute.strip().lower() for attribute in curl(site, DOMAIN)["set-cookie"].split(";")]
+    assert cookie[0] == "this.sid=s%3aabc"
+    assert {"path=/", "httponly", "secure", "samesite=lax"} <= set(cookie)
+    assert not any(attribute.startswith("domain") for attribute in cookie)
 
 
 def test_a_spoofed_forwarded_for_is_replaced(site: Site) -> None:

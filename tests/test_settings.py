@@ -47,6 +47,10 @@ BAD_VALUES = [
     ("ubuntuVersion", "22.04", '"22.04" is not a supported Ubuntu LTS release; expected one of 24.04, 26.04'),
     ("domain", "localhost", '"localhost" is not a valid domain name'),
     ("domain", "p2p_vps.net", '"p2p_vps.net" is not a valid domain name'),
+    ("tunnelDomain", "tunnels_p2pvps.net", '"tunnels_p2pvps.net" is not a valid domain name'),
+    ("tunnelDomain", "dev.p2pvps.net", '"dev.p2pvps.net" shares the registrable domain p2pvps.net with p2pvps:domain'),
+    ("tunnelDomain", "lt.dev.p2pvps.net", "shares the registrable domain p2pvps.net"),
+    ("tunnelDomain", "tunnels.p2pvps.net", "shares the registrable domain p2pvps.net"),
     ("adminEmail", "ops-at-p2pvps.net", '"ops-at-p2pvps.net" is not a valid e-mail address'),
     ("adminUser", "root", '"root" is reserved on Ubuntu'),
     ("adminUser", "Admin User", '"Admin User" is not a valid Linux user name'),
@@ -171,3 +175,26 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
     for key, spec in schema.items():
         assert spec.get("description"), f"{key} has no description"
         assert spec.get("type") in {"string", "boolean", "integer", "array"}, key
+
+
+def test_tunnels_live_under_the_domain_unless_a_tunnel_domain_is_set() -> None:
+    assert parse().tunnel_domain == "dev.p2pvps.net"
+    assert parse(tunnelDomain="p2pvps-tunnels.net").tunnel_domain == "p2pvps-tunnels.net"
+    assert parse(domain="p2pvps.co.uk", tunnelDomain="tunnels.co.uk").tunnel_domain == "tunnels.co.uk"
+
+
+def test_a_short_tunnel_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(pulumi.RunError) as caught:
+        settings_for("dev", secrets={"dnsToken": "token", "sshTunnelPassword": "sshuserpassword"})
+    message = str(caught.value)
+    assert (
+        "p2pvps:sshTunnelPassword: has 15 characters; a password shared by every legacy client needs at least 20"
+        in (message)
+    )
+    assert "sshuserpassword" not in message
+
+
+def test_a_long_tunnel_password_becomes_a_secret_output() -> None:
+    settings = settings_for("dev", secrets={"dnsToken": "token", "sshTunnelPassword": "x" * 20})
+    assert isinstance(settings.secrets.ssh_tunnel_password, pulumi.Output)
+    assert settings_for("dev", secrets={"dnsToken": "token"}).secrets.ssh_tunnel_password is None

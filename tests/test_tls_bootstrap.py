@@ -57,7 +57,12 @@ def stage(tmp_path: Path) -> Path:
     etc = tmp_path / "etc-nginx"
     (etc / "conf.d").mkdir(parents=True)
     params = NginxParams(
-        domain=DOMAIN, http_port=HTTP_PORT, https_port=HTTPS_PORT, listen_address="127.0.0.1", resolver=None
+        domain=DOMAIN,
+        tunnel_domain=DOMAIN,
+        http_port=HTTP_PORT,
+        https_port=HTTPS_PORT,
+        listen_address="127.0.0.1",
+        resolver=None,
     )
     (etc / "conf.d" / "default.conf").write_text(render_site_config(params))
     (etc / "nginx.conf").write_text(
@@ -73,7 +78,7 @@ def test_nginx_starts_self_signed_then_serves_the_issued_certificate(tmp_path: P
     script = DRIVER % {"https": HTTPS_PORT, "domain": DOMAIN}
     environment = {
         "PATH": f"{COMPOSE_DIR / 'nginx'}:/usr/sbin:/usr/bin:/sbin:/bin",
-        "P2PVPS_TLS_NAMES": tls_names(DOMAIN),
+        "P2PVPS_TLS_NAMES": tls_names(DOMAIN, DOMAIN),
     }
     result = run(["unshare", "-m", "sh", "-c", script, "driver", str(stage(tmp_path))], env=environment, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -60,9 +60,9 @@ def ingress_rules(
     return rules
 
 
-def certbot_policy(zone_id: str, domain: str) -> str:
+def certbot_policy(zone_id: str, tunnel_domain: str) -> str:
     """Least privilege for certbot-dns-route53: TXT records of the one challenge name, in the one zone."""
-    challenge = f"_acme-challenge.{dns.fqdn('lt', domain)}"
+    challenge = f"_acme-challenge.{dns.fqdn('lt', tunnel_domain)}"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -86,7 +86,7 @@ def certbot_policy(zone_id: str, domain: str) -> str:
 
 
 class AwsDns(pulumi.ComponentResource):
-    """Route 53 A records for the site and LocalTunnel names, in the zone looked up by name (or created)."""
+    """Route 53 A records for the site and LocalTunnel names, in zones looked up by name (or created)."""
 
     def __init__(
         self,
@@ -97,27 +97,30 @@ class AwsDns(pulumi.ComponentResource):
     ) -> None:
         super().__init__("p2pvps:aws:Dns", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        if settings.create_dns_zone:
-            self.zone_id: pulumi.Output[str] = aws.route53.Zone(
-                f"{name}-zone", name=settings.domain, opts=child
-            ).zone_id
-        else:
-            self.zone_id = aws.route53.get_zone_output(
-                name=settings.domain, private_zone=False, opts=pulumi.InvokeOptions(parent=self)
-            ).zone_id
+
+        def zone_id(slug: str, zone_name: str) -> pulumi.Output[str]:
+            if settings.create_dns_zone:
+                return aws.route53.Zone(f"{name}-{slug}", name=zone_name, opts=child).zone_id
+            invoke = pulumi.InvokeOptions(parent=self)
+            return aws.route53.get_zone_output(name=zone_name, private_zone=False, opts=invoke).zone_id
+
+        zones = dns.zones(settings.domain, settings.tunnel_domain, zone_id)
         self.records = [
             aws.route53.Record(
                 f"{name}-a-{dns.record_slug(record)}",
-                zone_id=self.zone_id,
-                name=dns.fqdn(record, settings.domain),
+                zone_id=zone,
+                name=dns.fqdn(record, zone_name),
                 type="A",
                 ttl=dns.TTL_SECONDS,
                 records=[address],
                 opts=child,
             )
-            for record in dns.RECORD_NAMES
+            for zone_name, zone, records in zones
+            for record in records
         ]
-        self.register_outputs({"zoneId": self.zone_id})
+        # The zone of the LocalTunnel names (the last one, see dns.zones): certbot answers the *.lt challenge there.
+        self.tunnel_zone_id = zones[-1][1]
+        self.register_outputs({"tunnelZoneId": self.tunnel_zone_id})
 
 
 class AwsHost(pulumi.ComponentResource):
@@ -236,7 +239,7 @@ class AwsHost(pulumi.ComponentResource):
         aws.iam.UserPolicy(
             f"{name}-certbot-policy",
             user=certbot_user.name,
-            policy=zone.zone_id.apply(lambda zone_id: certbot_policy(zone_id, settings.domain)),
+            policy=zone.tunnel_zone_id.apply(lambda zone_id: certbot_policy(zone_id, settings.tunnel_domain)),
             opts=child,
         )
         certbot_key = aws.iam.AccessKey(f"{name}-certbot-key", user=certbot_user.name, opts=child)

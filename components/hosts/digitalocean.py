@@ -46,7 +46,7 @@ def outbound_rules() -> list[digitalocean.FirewallOutboundRuleArgs]:
 
 
 class DigitalOceanDns(pulumi.ComponentResource):
-    """A and (with IPv6) AAAA records for the site and LocalTunnel names, in an existing or new zone."""
+    """A and (with IPv6) AAAA records for the site and LocalTunnel names, in existing or new zones."""
 
     def __init__(
         self,
@@ -57,10 +57,12 @@ class DigitalOceanDns(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:digitalocean:Dns", name, None, opts)
-        zone_name: pulumi.Input[str] = settings.domain
-        if settings.create_dns_zone:
-            zone = digitalocean.Domain(f"{name}-zone", name=settings.domain, opts=pulumi.ResourceOptions(parent=self))
-            zone_name = zone.name
+
+        def zone(slug: str, zone_name: str) -> pulumi.Input[str]:
+            if not settings.create_dns_zone:
+                return zone_name
+            return digitalocean.Domain(f"{name}-{slug}", name=zone_name, opts=pulumi.ResourceOptions(parent=self)).name
+
         self.records = [
             digitalocean.DnsRecord(
                 f"{name}-{kind.lower()}-{dns.record_slug(record)}",
@@ -71,8 +73,9 @@ class DigitalOceanDns(pulumi.ComponentResource):
                 ttl=dns.TTL_SECONDS,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            for _, zone_name, records in dns.zones(settings.domain, settings.tunnel_domain, zone)
             for kind, address in dns.address_records(ipv4, ipv6)
-            for record in dns.RECORD_NAMES
+            for record in records
         ]
         self.register_outputs({"fqdns": [record.fqdn for record in self.records]})
 

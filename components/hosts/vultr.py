@@ -46,7 +46,7 @@ def firewall_rules(perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ..
 
 
 class VultrDns(pulumi.ComponentResource):
-    """A and (with IPv6) AAAA records for the site and LocalTunnel names in Vultr DNS."""
+    """A and (with IPv6) AAAA records for the site and LocalTunnel names in Vultr DNS (zones existing or new)."""
 
     def __init__(
         self,
@@ -57,11 +57,12 @@ class VultrDns(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> None:
         super().__init__("p2pvps:vultr:Dns", name, None, opts)
-        zone_name: pulumi.Input[str] = settings.domain
-        if settings.create_dns_zone:
-            zone_name = vultr.DnsDomain(
-                f"{name}-zone", domain=settings.domain, opts=pulumi.ResourceOptions(parent=self)
-            ).domain
+
+        def zone(slug: str, zone_name: str) -> pulumi.Input[str]:
+            if not settings.create_dns_zone:
+                return zone_name
+            return vultr.DnsDomain(f"{name}-{slug}", domain=zone_name, opts=pulumi.ResourceOptions(parent=self)).domain
+
         self.records = [
             vultr.DnsRecord(
                 f"{name}-{kind.lower()}-{dns.record_slug(record)}",
@@ -72,8 +73,9 @@ class VultrDns(pulumi.ComponentResource):
                 ttl=dns.TTL_SECONDS,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            for _, zone_name, records in dns.zones(settings.domain, settings.tunnel_domain, zone)
             for kind, address in dns.address_records(ipv4, ipv6)
-            for record in dns.RECORD_NAMES
+            for record in records
         ]
         self.register_outputs({})
 

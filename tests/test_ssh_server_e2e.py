@@ -598,6 +598,8 @@ def test_a_duplicate_name_or_key_is_refused(registry: SshServer, make_key: MakeK
         ("device-", "invalid device name"),
         ("de-v1", "a name with a hyphen needs at least 6 characters"),
         ("dev_ice", "invalid device name"),
+        ("xn--pypal-4ve", "no '--'"),
+        ("alph\\1411", "invalid device name"),
         ("root", "system account of the container"),
         ("sshd", "system account of the container"),
         (LEGACY_USER, "the legacy password account"),
@@ -615,6 +617,7 @@ def test_a_bad_key_is_refused(server: SshServer, make_key: MakeKey) -> None:
     weak = make_key("weakrsa", "rsa", 1024).with_suffix(".pub").read_text()
     cases = {
         f'restrict,permitlisten="*" {" ".join(good)}': "key type 'restrict,permitlisten=\"*\"' is not accepted",
+        f"{good[0]} {good[1][:20]}\f\r{good[1][20:]}": "the key part may hold only base64 characters",
         f"{good[0]} {good[1][:-8]}AAAAAAA=": "not a valid ssh-ed25519 public key",
         "ssh-ed25519": "not an OpenSSH public key",
         weak: "RSA key of 1024 bits; at least 2048 are required",
@@ -623,6 +626,16 @@ def test_a_bad_key_is_refused(server: SshServer, make_key: MakeKey) -> None:
         added = server.device_command("add", "keycheck", key)
         assert added.returncode == 65, key
         assert message in added.stderr
+
+
+def test_commands_on_a_name_take_it_literally(registry: SshServer, make_key: MakeKey) -> None:
+    """`awk -v` would read "alph\\1411" as "alpha1"; the other commands check names as `add` does."""
+    registry.register("alpha1", make_key("alpha1"))
+    for command in ("remove", "token", "show"):
+        refused = registry.device_command(command, "alph\\1411")
+        assert refused.returncode == 65
+        assert "invalid device name" in refused.stderr
+    assert listed_devices(registry) == {"alpha1": TUNNEL_PORTS.first}
 
 
 def test_a_key_can_come_from_stdin(registry: SshServer, make_key: MakeKey) -> None:

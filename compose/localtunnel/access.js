@@ -16,29 +16,35 @@ const NO_DEVICE = '0'.repeat(64);
 
 let cache = { version: null, credentials: new Map() };
 
-// NAME -> SHA-256 (hex) of the device's credential, from the current registry.
+// NAME -> SHA-256 (hex) of the device's credential, from the current registry. A registry that
+// cannot be read (its mode changed by hand, say) leaves the last one read in force, and is logged.
 function credentials() {
-    let stat;
     try {
-        stat = fs.statSync(REGISTRY);
+        const stat = fs.statSync(REGISTRY);
+        const version = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+        if (version !== cache.version) {
+            cache = { version, credentials: parse(fs.readFileSync(REGISTRY, 'utf8')) };
+        }
     } catch (err) {
         if (err.code === 'ENOENT') {
-            return new Map();
+            cache = { version: null, credentials: new Map() };
+        } else if (cache.version !== err.code) {
+            process.stderr.write(`p2pvps-localtunnel: cannot read ${REGISTRY} (${err.code}); the last registry read stays in force\n`);
+            cache = { version: err.code, credentials: cache.credentials };
         }
-        throw err;
-    }
-    const version = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-    if (version !== cache.version) {
-        const parsed = new Map();
-        for (const line of fs.readFileSync(REGISTRY, 'utf8').split('\n')) {
-            const [name, , digest] = line.split(' ');
-            if (name && !name.startsWith('#') && DIGEST.test(digest || '')) {
-                parsed.set(name, digest);
-            }
-        }
-        cache = { version, credentials: parsed };
     }
     return cache.credentials;
+}
+
+function parse(text) {
+    const parsed = new Map();
+    for (const line of text.split('\n')) {
+        const [name, , digest] = line.split(' ');
+        if (name && !name.startsWith('#') && DIGEST.test(digest || '')) {
+            parsed.set(name, digest);
+        }
+    }
+    return parsed;
 }
 
 // An IPv4 address as written for IPv4, whether it came on an IPv4 or an IPv6 socket.

@@ -70,6 +70,13 @@ net.Server.prototype.listen = function listenInRange(...args) {
   }
   reservePort().then(
     (port) => {
+      // Free once close() is called: the listening socket is closed then, even while connections
+      // accepted on it are still ending (the 'close' event waits for them).
+      const close = this.close;
+      this.close = (...closeArgs) => {
+        reserved.delete(port);
+        return close.apply(this, closeArgs);
+      };
       this.once('close', () => reserved.delete(port));
       listen.call(this, port, host);
     },

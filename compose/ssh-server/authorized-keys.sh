@@ -8,5 +8,5 @@ PROGRAM=p2pvps-authorized-keys
 . /usr/local/lib/p2pvps/common.sh
 
 [ $# -eq 1 ] || die "usage: p2pvps-authorized-keys USER"
-devices | awk -v user="$1" '
-  $1 == user { printf "restrict,port-forwarding,permitlisten=\"%s\" %s %s %s\n", $2, $4, $5, $1 }'
+devices | USER_NAME="$1" awk '
+  $1 == ENVIRON["USER_NAME"] { printf "restrict,port-forwarding,permitlisten=\"%s\" %s %s %s\n", $2, $4, $5, $1 }'

@@ -27,10 +27,11 @@ EOF
   exit 64
 }
 
-# check_name NAME: a valid device name that no other account of the container uses.
+# check_name NAME: NAME is written as a device name must be.
 check_name() {
   case "$1" in
     '' | *[!a-z0-9-]* | [!a-z]* | *-) die "invalid device name '$1'; see p2pvps-device --help" 65 ;;
+    *--*) die "invalid device name '$1': no '--' (names like xn--... display as other letters)" 65 ;;
   esac
   if [ "${#1}" -lt 4 ] || [ "${#1}" -gt 32 ]; then
     die "invalid device name '$1': 4 to 32 characters" 65
@@ -38,6 +39,11 @@ check_name() {
   case "$1" in
     *-*) [ "${#1}" -ge 6 ] || die "invalid device name '$1': a name with a hyphen needs at least 6 characters" 65 ;;
   esac
+}
+
+# check_new_name NAME: a valid device name that no other account of the container uses.
+check_new_name() {
+  check_name "$1"
   if [ "$1" = "$TUNNEL_USER" ]; then
     die "'$1' is the legacy password account (TUNNEL_USER); choose another name" 65
   fi
@@ -58,21 +64,36 @@ EOF
       sk-ecdsa-sha2-nistp256@openssh.com | ssh-rsa) ;;
     *) die "key type '$KEY_TYPE' is not accepted; use ssh-ed25519 (ssh-keygen -t ed25519), ECDSA, or RSA of $MIN_RSA_BITS bits or more" 65 ;;
   esac
+  case "$KEY_BLOB" in
+    *[!A-Za-z0-9+/=]*) die "not an OpenSSH public key: the key part may hold only base64 characters" 65 ;;
+  esac
   fingerprint=$(printf '%s %s\n' "$KEY_TYPE" "$KEY_BLOB" | ssh-keygen -l -f - 2>/dev/null) ||
     die "not a valid $KEY_TYPE public key (ssh-keygen cannot read it)" 65
   bits=${fingerprint%% *}
+  KEY_FINGERPRINT=$(echo "$fingerprint" | cut -d' ' -f2)
   if [ "$KEY_TYPE" = ssh-rsa ] && [ "$bits" -lt "$MIN_RSA_BITS" ]; then
     die "RSA key of $bits bits; at least $MIN_RSA_BITS are required" 65
   fi
 }
 
-# device_line NAME: the registry line of device NAME, empty when there is none.
+# device_line NAME: the registry line of device NAME, empty when there is none. (Values reach awk
+# through ENVIRON: `awk -v` would turn backslash escapes in them into other characters.)
 device_line() {
-  devices | awk -v name="$1" '$1 == name'
+  devices | NAME="$1" awk '$1 == ENVIRON["NAME"]'
 }
 
 require_device() {
+  check_name "$1"
   [ -n "$(device_line "$1")" ] || die "no device named '$1' (p2pvps-device list)" 65
+}
+
+# owner_of_key FINGERPRINT: the device whose key has FINGERPRINT, empty when there is none.
+owner_of_key() {
+  devices | while read -r name _ _ type blob _; do
+    if [ "$(printf '%s %s\n' "$type" "$blob" | ssh-keygen -l -f - | cut -d' ' -f2)" = "$1" ]; then
+      echo "$name"
+    fi
+  done
 }
 
 # Holds the registry lock until the process ends; sshd and the LocalTunnel server only read.
@@ -149,12 +170,12 @@ cmd_add() {
   else
     key="$*"
   fi
-  check_name "$name"
+  check_new_name "$name"
   parse_key "$key"
   parse_tunnel_ports
   lock_registry
   [ -z "$(device_line "$name")" ] || die "a device named '$name' is already registered (p2pvps-device list)" 65
-  owner=$(devices | awk -v blob="$KEY_BLOB" '$5 == blob { print $1 }')
+  owner=$(owner_of_key "$KEY_FINGERPRINT")
   [ -z "$owner" ] || die "this key is already registered for device '$owner'; every device needs its own key" 65
   port=$(next_port) ||
     die "no free port in TUNNEL_PORTS $FIRST-$LAST: remove a device or widen p2pvps:sshTunnelPorts" 65
@@ -197,7 +218,7 @@ cmd_token() {
   require_device "$1"
   token=$(new_token)
   hash=$(sha256 "$token")
-  devices | awk -v name="$1" -v hash="$hash" '$1 == name { $3 = hash } { print }' | write_registry
+  devices | NAME="$1" HASH="$hash" awk '$1 == ENVIRON["NAME"] { $3 = ENVIRON["HASH"] } { print }' | write_registry
   echo "New LocalTunnel credential for $1; the previous one no longer opens a tunnel."
   instructions "$1" "$(device_line "$1" | cut -d' ' -f2)" "$token"
 }
@@ -206,11 +227,24 @@ cmd_remove() {
   [ $# -eq 1 ] || usage
   lock_registry
   require_device "$1"
-  devices | awk -v name="$1" '$1 != name' | write_registry
-  # The key no longer logs in; now end the sessions it has, and with them its tunnel.
-  pkill -KILL -u "$1" 2>/dev/null || true
-  userdel "$1" 2>/dev/null || true
+  devices | NAME="$1" awk '$1 != ENVIRON["NAME"]' | write_registry
+  end_sessions "$1"
   echo "Device $1 removed: its key no longer logs in and its tunnels are closed."
+}
+
+# end_sessions NAME: the key no longer logs in (it left the registry); lock the account so that a
+# login already past the key check fails too, end every session (and with it the tunnel), delete
+# the account. A session that survives is an error.
+end_sessions() {
+  uid=$(id -u "$1" 2>/dev/null) || return 0
+  usermod --lock --expiredate 1 "$1"
+  tries=0
+  while pkill -KILL -U "$uid"; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 50 ] || die "device $1 was removed, but its sessions (uid $uid) do not end" 70
+    sleep 0.1
+  done
+  userdel --force "$1" 2>/dev/null || true
 }
 
 [ $# -ge 1 ] || usage

@@ -573,6 +573,16 @@ def one_port_server(docker: Docker, image: str, registry: Registry, workdir: Pat
         yield OnePortServer(server, block.first, block.last)
 
 
+def closed_by_server(connection: socket.socket) -> bool:
+    """Whether the server closes `connection` (within its 5 s timeout) without sending anything."""
+    try:
+        return connection.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def test_a_full_port_range_is_a_prompt_503(one_port_server: OnePortServer, registry: Registry) -> None:
     """With one client port, a second device's tunnel request is answered 503 at once, not left waiting."""
     first, second = registry.add("portfull1"), registry.add("portfull2")
@@ -581,19 +591,23 @@ def test_a_full_port_range_is_a_prompt_503(one_port_server: OnePortServer, regis
         assert one_port_server.ask("portfull2", second).startswith(b"HTTP/1.1 503")
 
 
-def test_replacing_a_tunnel_frees_its_port_even_while_the_device_holds_a_socket(
+def test_replacing_a_tunnel_closes_its_sockets_and_frees_its_port(
     one_port_server: OnePortServer, registry: Registry
 ) -> None:
-    """Each new request of a device that keeps its old socket open takes the one port again."""
+    """Each new request of a device that keeps its old socket open takes the one port again, and the
+    server closes the old socket (upstream left both open: a port used up per reconnection)."""
     credential = registry.add("holding")
-    held = []
+    previous: socket.socket | None = None
     try:
         for _ in range(4):
             assert one_port_server.ask("holding", credential).startswith(b"HTTP/1.1 200")
-            held.append(keep_online(LOOPBACK, one_port_server.client_port))
+            if previous is not None:
+                assert closed_by_server(previous), "the replaced tunnel's socket is closed by the server"
+                previous.close()
+            previous = keep_online(LOOPBACK, one_port_server.client_port)
     finally:
-        for connection in held:
-            connection.close()
+        if previous is not None:
+            previous.close()
 
 
 def test_an_unreadable_registry_keeps_the_last_one_read_in_force(

@@ -158,6 +158,7 @@ class StackValues:
     acme_staging: str
     hsts_max_age: int
     tunnels: TunnelPorts
+    ipv6: bool
     certbot_image: str | None
     dns_plugin: str
     dns_credentials: tuple[tuple[str, Secret], ...] = field(default=())
@@ -188,6 +189,7 @@ def stack_values(settings: Settings) -> StackValues:
         acme_staging="true" if settings.acme_staging else "false",
         hsts_max_age=HSTS_MAX_AGE_STAGING if settings.acme_staging else HSTS_MAX_AGE,
         tunnels=settings.tunnels,
+        ipv6=settings.ipv6,
         certbot_image=CERTBOT_IMAGES[plugin] if plugin else None,
         dns_plugin=plugin or "none",
         dns_credentials=DNS_CREDENTIALS.get(plugin or "", ()),
@@ -223,7 +225,12 @@ def _nginx(values: StackValues) -> ServiceSpec:
     config = ServiceFile(
         target="/etc/nginx/conf.d/default.conf",
         content=render_site_config(
-            NginxParams(domain=values.domain, tunnel_domain=values.tunnel_domain, hsts_max_age=values.hsts_max_age)
+            NginxParams(
+                domain=values.domain,
+                tunnel_domain=values.tunnel_domain,
+                listen_addresses=("*", "[::]") if values.ipv6 else ("*",),
+                hsts_max_age=values.hsts_max_age,
+            )
         ),
         compose_source="./nginx/templates/default.conf.template",
         compose_target="/etc/nginx/templates/default.conf.template",
@@ -396,6 +403,7 @@ def _ssh_server(values: StackValues) -> ServiceSpec:
         volumes=(DataVolume("ssh-server", "/state"), DataVolume(DEVICES_VOLUME, DEVICES_DIR, mode="0755")),
         env=(
             ("SSH_PORT", str(tunnels.ssh_server)),
+            ("SSH_LISTEN_ADDRESS", "0.0.0.0 ::" if values.ipv6 else "0.0.0.0"),
             ("TUNNEL_PORTS", str(tunnels.ssh_tunnels)),
             ("PUBLIC_HOST", values.domain),
             ("LT_HOST", dns.fqdn("lt", values.tunnel_domain)),
@@ -419,6 +427,8 @@ def _localtunnel(values: StackValues) -> ServiceSpec:
         log_owner_uid=NODE_UID,
         env=(
             ("LT_PORT", str(LOCALTUNNEL_PORT)),
+            # "::" takes IPv4 too (as ::ffff:a.b.c.d), for the server and every client port.
+            ("LT_ADDRESS", "::" if values.ipv6 else "0.0.0.0"),
             ("LT_DOMAIN", dns.fqdn("lt", values.tunnel_domain)),
             ("LT_CLIENT_PORTS", str(clients)),
             ("LT_SECURE", "true"),

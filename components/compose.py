@@ -56,6 +56,7 @@ def compose_values() -> StackValues:
         acme_staging="${ACME_STAGING:-false}",
         hsts_max_age=HSTS_MAX_AGE,
         tunnels=default_tunnels(),
+        ipv6=False,
         certbot_image=services.CERTBOT_IMAGES["digitalocean"],
         dns_plugin="digitalocean",
         dns_credentials=(("DO_TOKEN", Secret("DO_TOKEN", required=False)),),

@@ -63,7 +63,8 @@ class NginxParams:
     tunnel_domain: str
     http_port: int = 80
     https_port: int = 443
-    listen_address: str | None = None
+    # Every address each server listens on: all IPv4 ("*"), and "[::]" for IPv6.
+    listen_addresses: tuple[str, ...] = ("*",)
     public_https_port: int = 443
     cms_upstream: str = "connextcms:3000"
     localtunnel_upstream: str = "localtunnel:3002"
@@ -74,8 +75,9 @@ class NginxParams:
     client_max_body_size: str = "50m"
     hsts_max_age: int = HSTS_MAX_AGE
 
-    def listen(self, port: int) -> str:
-        return f"{self.listen_address}:{port}" if self.listen_address else str(port)
+    def listen(self, port: int, options: str = "") -> str:
+        """The `listen` lines of a server block: one per address."""
+        return "\n".join(f"    listen {address}:{port}{options};" for address in self.listen_addresses)
 
     @property
     def redirect_port_suffix(self) -> str:
@@ -90,8 +92,6 @@ def _tls_block(params: NginxParams, paths: TlsPaths) -> str:
     return _template("nginx-tls.conf").substitute(
         certificate=paths.certificate,
         key=paths.key,
-        ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
-        curves=MOZILLA_INTERMEDIATE_CURVES,
         hsts_max_age=params.hsts_max_age,
         client_max_body_size=params.client_max_body_size,
     )
@@ -113,8 +113,12 @@ def render_site_config(params: NginxParams) -> str:
     localtunnel_api, localtunnel_tunnels = dns.localtunnel_hostnames(params.tunnel_domain)
     return _template("nginx-site.conf").substitute(
         resolver=resolver,
+        ciphers=MOZILLA_INTERMEDIATE_CIPHERS,
+        curves=MOZILLA_INTERMEDIATE_CURVES,
         http_listen=params.listen(params.http_port),
-        https_listen=params.listen(params.https_port),
+        http_default_listen=params.listen(params.http_port, " default_server"),
+        https_listen=params.listen(params.https_port, " ssl http2"),
+        https_default_listen=params.listen(params.https_port, " ssl http2 default_server"),
         acme_webroot=params.acme_webroot,
         redirect_port_suffix=params.redirect_port_suffix,
         site_names=" ".join(dns.site_hostnames(params.domain)),

@@ -150,7 +150,7 @@ def running_nginx(
         tunnel_domain=tunnel_domain or domain,
         http_port=http_port,
         https_port=https_port,
-        listen_address="127.0.0.1",
+        listen_addresses=("127.0.0.1",),
         public_https_port=https_port,
         cms_upstream=cms_upstream,
         localtunnel_upstream=localtunnel_upstream,

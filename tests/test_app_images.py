@@ -761,7 +761,7 @@ def test_ob_restart_keeps_identity_and_coin_and_applies_new_credentials(ob_layou
     assert merged["Wallet"]["Type"] == "spvwallet", "the coin of an existing wallet is never switched"
     assert merged["JSON-API"]["Username"] == "operator"
     assert merged["JSON-API"]["Password"] == other_hash.lower()
-    assert merged["Addresses"]["Swarm"] == ["/ip4/0.0.0.0/tcp/9005/ws", "/ip4/0.0.0.0/tcp/4001"]
+    assert merged["Addresses"]["Swarm"] == ["/ip4/0.0.0.0/tcp/9005/ws", "/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001"]
 
 
 @pytest.mark.parametrize(

@@ -279,3 +279,14 @@ def test_catalog_lists_dependencies_before_dependents() -> None:
     for service in build_catalog(stack_values(settings_for("dev"))):
         assert set(service.depends_on) <= seen, service.name
         seen.add(service.name)
+
+
+def test_with_ipv6_every_public_listener_takes_ipv6_too() -> None:
+    """ams3 publishes AAAA records: Nginx, the SSH-Server and LocalTunnel listen on IPv6 as well."""
+    for stack, ipv6 in (("ams3", True), ("dev", False)):
+        services = containers(evaluate(stack))
+        config = services["nginx"].plain("uploads")[0]["content"]
+        assert ("listen [::]:443 ssl http2;" in config) is ipv6
+        assert ("listen [::]:80 default_server;" in config) is ipv6
+        assert container_env(services["ssh-server"])["SSH_LISTEN_ADDRESS"] == ("0.0.0.0 ::" if ipv6 else "0.0.0.0")
+        assert container_env(services["localtunnel"])["LT_ADDRESS"] == ("::" if ipv6 else "0.0.0.0")

@@ -36,6 +36,7 @@ from e2e_helpers import (
     LOOPBACK,
     background,
     free_port_range,
+    in_netns,
     scratch_dir,
     wait_until,
     web_app,
@@ -648,6 +649,72 @@ def test_an_unexpected_exception_ends_the_process(
     )
     assert ended.returncode == 70, ended.stdout + ended.stderr
     assert "unexpected error, exiting for a clean restart: Error: unexpected" in ended.stderr
+
+
+# IPv6 in the container's own network namespace (Docker turns it off for --network none).
+IPV6_ON = ("--sysctl", "net.ipv6.conf.all.disable_ipv6=0", "--sysctl", "net.ipv6.conf.lo.disable_ipv6=0")
+
+
+def exchange(source: str, port: int, request: bytes) -> bytes:
+    """Everything a server on `source`'s own loopback address answers to `request` sent from `source`
+    (call it inside the namespace of that server); a reset ends the answer."""
+    family = socket.AF_INET6 if ":" in source else socket.AF_INET
+    with socket.socket(family) as connection:
+        connection.settimeout(5)
+        connection.bind((source, 0))
+        connection.connect((source, port))
+        connection.sendall(request)
+        chunks = []
+        with contextlib.suppress(ConnectionResetError):
+            chunks.extend(iter(lambda: connection.recv(65536), b""))
+    return b"".join(chunks)
+
+
+def device_socket(source: str, port: int) -> socket.socket:
+    connection = socket.socket(socket.AF_INET6 if ":" in source else socket.AF_INET)
+    connection.settimeout(5)
+    connection.bind((source, 0))
+    connection.connect((source, port))
+    return connection
+
+
+def test_with_ipv6_the_server_and_tunnel_ports_take_both_families(
+    docker: Docker, image: str, registry: Registry, workdir: Path
+) -> None:
+    """LT_ADDRESS "::": an IPv6 device and an IPv4 one each get a working tunnel, their sockets from
+    their own address only (an IPv4 socket arrives as ::ffff:a.b.c.d and counts as that address)."""
+    env = {"LT_PORT": "3002", "LT_ADDRESS": "::", "LT_DOMAIN": LT_DOMAIN, "LT_CLIENT_PORTS": "40000-40003"}
+    logs = workdir / "lt-ipv6-logs"
+    logs.mkdir()
+    os.chown(logs, NODE_UID, NODE_UID)
+    mounts = ["--volume", f"{logs}:/var/log/p2pvps", "--volume", f"{registry.directory}:/devices:ro"]
+    devices = {name: registry.add(name) for name in ("sixdevice", "fourdevice")}
+
+    def tunnel_round_trip(name: str, own: str, other: str) -> tuple[bytes, bytes, bytes]:
+        """(the intruder's share, what the device got, what the visitor got) for device `name` on `own`."""
+        auth = base64.b64encode(f"{name}:{devices[name]}".encode()).decode()
+        ask = f"GET /{name} HTTP/1.1\r\nHost: {LT_DOMAIN}\r\nAuthorization: Basic {auth}\r\nConnection: close\r\n"
+        reply = exchange(own, 3002, (ask + "\r\n").encode())
+        assert reply.startswith(b"HTTP/1.1 200"), reply
+        port = json.loads(reply.split(b"\r\n\r\n", 1)[1])["port"]
+        with device_socket(own, port) as device:
+            intruder = exchange(other, port, b"")
+            visitor: dict[str, bytes] = {}
+            visit = f"GET / HTTP/1.1\r\nHost: {name}.{LT_DOMAIN}\r\nConnection: close\r\n\r\n".encode()
+            fetch = threading.Thread(target=lambda: visitor.update(reply=exchange(LOOPBACK, 3002, visit)))
+            fetch.start()
+            request = device.recv(65536)
+            device.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\ndevice")
+            fetch.join(15)
+        return intruder, request, visitor.get("reply", b"")
+
+    with docker.container(image, "none", *IPV6_ON, *env_options(env), *mounts) as server:
+        server.wait_healthy()
+        for name, own, other in (("sixdevice", "::1", LOOPBACK), ("fourdevice", LOOPBACK, "::1")):
+            intruder, request, reply = in_netns(server.pid, lambda: tunnel_round_trip(name, own, other))  # noqa: B023
+            assert intruder == b"", f"a socket from {other} joins no tunnel opened from {own}"
+            assert request.startswith(b"GET / HTTP/1.1")
+            assert reply.endswith(b"device")
 
 
 def test_the_server_is_node_as_pid_1_with_uid_1000(lt_server: Container) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from components.nginx import NginxParams, render_site_config
 from e2e_helpers import free_port, serving
-from live_nginx import DOMAIN, RunningNginx, make_test_ca, nginx_serving, running_nginx
+from live_nginx import DOMAIN, RunningNginx, main_config, make_test_ca, nginx_serving, running_nginx
 from tools import require, run
 
 
@@ -159,6 +160,80 @@ def test_every_other_http_request_is_redirected_to_https(site: Site, path: str) 
     response = curl(site, f"www.{DOMAIN}", path, https=False)
     assert response["code"] == "301"
     assert response["location"] == f"https://www.{DOMAIN}:{site.nginx.https_port}{path}"
+
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1", f"lt.{DOMAIN}.evil.example"])
+def test_an_unknown_host_over_plain_http_gets_no_answer(site: Site, host: str) -> None:
+    before = len(site.cms.requests)
+    url = f"http://127.0.0.1:{site.nginx.http_port}/"
+    result = run([require("curl"), "-s", "-o", "/dev/null", "-H", f"Host: {host}", url])
+    assert result.returncode == 52, "curl: (52) Empty reply from server"
+    assert len(site.cms.requests) == before
+
+
+def test_the_health_probe_answers_on_loopback(site: Site) -> None:
+    result = run([require("curl"), "-s", f"http://127.0.0.1:{site.nginx.http_port}/healthz"])
+    assert result.stdout == "ok\n"
+
+
+@pytest.mark.parametrize("server_name", ["evil.example", f"x.{DOMAIN}", None])
+def test_an_unknown_tls_name_gets_no_certificate(site: Site, server_name: str | None) -> None:
+    """The catch-all refuses the handshake (ssl_reject_handshake): no certificate of ours for another name."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", site.nginx.https_port)) as raw, pytest.raises(ssl.SSLError) as refused:
+        context.wrap_socket(raw, server_hostname=server_name)
+    assert "UNRECOGNIZED_NAME" in str(refused.value) or "HANDSHAKE_FAILURE" in str(refused.value)
+
+
+IPV6_DRIVER = """\
+ip link set lo up
+nginx -p "$0" -e "$0/error.log" -c "$0/nginx.conf" >"$0/nginx.out" 2>&1 &
+nginx=$!
+for _ in $(seq 100); do
+  curl -s -o /dev/null -H "Host: $3" "http://[::1]:$1/" && break
+  sleep 0.1
+done
+echo "site over http: $(curl -s -o /dev/null -w '%{http_code}' -H "Host: $3" "http://[::1]:$1/")"
+curl -s -o /dev/null -H "Host: evil.example" "http://[::1]:$1/"
+echo "unknown over http: curl exit $?"
+echo "site over https: $(curl -s -o /dev/null -w '%{http_code}' --cacert "$4" --resolve "$3:$2:[::1]" "https://$3:$2/")"
+curl -s -o /dev/null -k --resolve "evil.example:$2:[::1]" "https://evil.example:$2/"
+echo "unknown over https: curl exit $?"
+kill "$nginx"
+"""
+
+
+def test_with_ipv6_every_server_answers_on_ipv6(tmp_path: Path) -> None:
+    """The rendered listen lines for IPv6, run in a network namespace of the test's own (loopback only)."""
+    tls = make_test_ca(tmp_path / "tls")
+    http_port, https_port = free_port(), free_port()
+    params = NginxParams(
+        domain=DOMAIN,
+        tunnel_domain=DOMAIN,
+        http_port=http_port,
+        https_port=https_port,
+        listen_addresses=("127.0.0.1", "[::1]"),
+        cms_upstream="127.0.0.1:9",
+        localtunnel_upstream="127.0.0.1:9",
+        site_tls=tls.site,
+        localtunnel_tls=tls.localtunnel,
+        resolver=None,
+    )
+    directory = tmp_path / "nginx"
+    directory.mkdir()
+    (directory / "site.conf").write_text(render_site_config(params))
+    (directory / "nginx.conf").write_text(main_config(directory, directory / "site.conf"))
+    driver = [require("unshare"), "-n", "sh", "-c", IPV6_DRIVER, str(directory)]
+    result = run([*driver, str(http_port), str(https_port), DOMAIN, str(tls.ca)], timeout=60)
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert lines == {
+        "site over http": "301",
+        "unknown over http": "curl exit 52",
+        "site over https": "502",
+        "unknown over https": "curl exit 35",
+    }, result.stdout + result.stderr
 
 
 def test_https_answers_over_http2_with_hsts(site: Site) -> None:

@@ -215,7 +215,7 @@ def launch(docker: Docker, image: str, workdir: Path) -> Launch:
     """Starts an SSH-Server on /state and /devices named `state` and waits until it is healthy."""
 
     @contextlib.contextmanager
-    def start(state: str, **extra_env: str) -> Iterator[SshServer]:
+    def start(state: str, *docker_options: str, **extra_env: str) -> Iterator[SshServer]:
         state_dir, devices, logs = workdir / state, workdir / f"{state}-devices", workdir / f"{state}-logs"
         for directory in (state_dir, devices, logs):
             directory.mkdir(exist_ok=True)
@@ -230,7 +230,7 @@ def launch(docker: Docker, image: str, workdir: Path) -> Launch:
         }
         mounts = [f"{state_dir}:/state", f"{devices}:/devices", f"{logs}:/var/log/p2pvps"]
         volumes = [option for mount in mounts for option in ("--volume", mount)]
-        with docker.container(image, "none", *env_options(env), *volumes) as container:
+        with docker.container(image, "none", *env_options(env), *volumes, *docker_options) as container:
             container.wait_healthy()
             yield SshServer(container, container.pid, state_dir, devices, logs, known_hosts_from_state(state_dir))
 
@@ -525,6 +525,44 @@ def host_keys_presented(server: SshServer) -> set[str]:
     return {" ".join(line.split()[1:3]) for line in scan.stdout.splitlines() if not line.startswith("#")}
 
 
+# IPv6 in the container's own network namespace (Docker turns it off for --network none).
+IPV6_ON = ("--sysctl", "net.ipv6.conf.all.disable_ipv6=0", "--sysctl", "net.ipv6.conf.lo.disable_ipv6=0")
+
+
+def test_with_ipv6_sshd_and_tunnels_answer_on_both_families(launch: Launch, make_key: MakeKey) -> None:
+    """SSH_LISTEN_ADDRESS with an IPv6 address, and a device asking for every address (`*`) as told."""
+    key = make_key("dualstack")
+    with launch("state-ipv6", *IPV6_ON, SSH_LISTEN_ADDRESS=f"{LOOPBACK} ::1") as fresh:
+        port = fresh.register("dualstack", key)
+        assert banner_at(fresh, "::1").startswith(b"SSH-2.0-")
+        with web_app(APP_BODY, netns_pid=fresh.pid) as app_port:
+            forward = ["-N", "-o", "ExitOnForwardFailure=yes", "-R", f"*:{port}:{LOOPBACK}:{app_port}"]
+            log = fresh.state.parent / "ssh-R-dualstack.log"
+            with background(fresh.ssh(*forward, user="dualstack", key=key), log) as client:
+                wait_until(lambda: unless_refused(lambda: APP_BODY in fresh.fetch(port)), "the IPv4 side of the tunnel")
+                assert client.poll() is None
+                assert APP_BODY in fetch_over_ipv6(fresh, port)
+
+
+def banner_at(server: SshServer, address: str) -> bytes:
+    def greet() -> bytes:
+        with socket.create_connection((address, SSH_PORT), timeout=5) as connection:
+            return connection.recv(256)
+
+    return in_netns(server.pid, greet)
+
+
+def fetch_over_ipv6(server: SshServer, port: int) -> str:
+    """What a renter gets from [::1]:`port` (an HTTP/1.0 GET read to the end)."""
+
+    def fetch() -> bytes:
+        with socket.create_connection(("::1", port), timeout=5) as connection:
+            connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            return b"".join(iter(lambda: connection.recv(65536), b""))
+
+    return in_netns(server.pid, fetch).decode(errors="replace")
+
+
 def test_a_tunnel_range_containing_the_ssh_port_is_refused(docker: Docker, image: str) -> None:
     started = docker.run_once(image, "none", "--env", "SSH_PORT=2300", "--env", f"TUNNEL_PORTS={TUNNEL_PORTS}")
     assert started.returncode == 64
@@ -555,12 +593,12 @@ def test_add_prints_everything_the_device_needs(registry: SshServer, make_key: M
     assert credential, added.stdout
     host_key = (registry.state / "host-keys" / "ssh_host_ed25519_key.pub").read_text().split()[:2]
     assert f"[{PUBLIC_HOST}]:{SSH_PORT} {' '.join(host_key)}" in added.stdout
-    assert f"-p {SSH_PORT} -R 0.0.0.0:{port}:127.0.0.1:22 printed@{PUBLIC_HOST}" in added.stdout
+    assert f"-p {SSH_PORT} -R '*:{port}:127.0.0.1:22' printed@{PUBLIC_HOST}" in added.stdout
     assert f"--host https://printed:{credential.group(1)}@lt.{PUBLIC_HOST} --subdomain printed" in added.stdout
     shown = registry.device_command("show", "printed")
     assert shown.returncode == 0
     assert credential.group(1) not in shown.stdout
-    assert f"-R 0.0.0.0:{port}:" in shown.stdout
+    assert f"-R '*:{port}:" in shown.stdout
 
 
 def test_list_and_remove(registry: SshServer, make_key: MakeKey) -> None:

@@ -61,7 +61,7 @@ def stage(tmp_path: Path) -> Path:
         tunnel_domain=DOMAIN,
         http_port=HTTP_PORT,
         https_port=HTTPS_PORT,
-        listen_address="127.0.0.1",
+        listen_addresses=("127.0.0.1",),
         resolver=None,
     )
     (etc / "conf.d" / "default.conf").write_text(render_site_config(params))

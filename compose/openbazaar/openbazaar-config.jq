@@ -19,11 +19,9 @@
   })
 # The JSON API is served on the gateway address.
 | .Addresses.Gateway = "/ip4/0.0.0.0/tcp/4002"
-# libp2p swarm on 4001 (keep init's other listeners).
-| .Addresses.Swarm = (
-    (.Addresses.Swarm // [])
-    | if any(.[]; . == "/ip4/0.0.0.0/tcp/4001") then . else . + ["/ip4/0.0.0.0/tcp/4001"] end
-  )
+# libp2p swarm on 4001, IPv4 and IPv6 (keep init's other listeners).
+| .Addresses.Swarm = reduce ("/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001") as $swarm
+    (.Addresses.Swarm // []; if any(.[]; . == $swarm) then . else . + [$swarm] end)
 # The coin is chosen once, before the first start; changing it later would
 # orphan the wallet (use `openbazaard convert` for that).
 | if $fresh then .Wallet.Type = $wallet_type else . end

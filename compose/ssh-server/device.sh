@@ -156,7 +156,7 @@ instructions() {
   echo "  1. Trust this server's SSH host key (append to ~/.ssh/known_hosts):"
   echo "     [$host]:$SSH_PORT $(cut -d' ' -f1,2 "$HOST_KEYS/ssh_host_ed25519_key.pub")"
   echo "  2. The SSH tunnel:"
-  echo "     ssh -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30 -p $SSH_PORT -R 0.0.0.0:$2:127.0.0.1:22 $1@$host"
+  echo "     ssh -N -o ExitOnForwardFailure=yes -o ServerAliveInterval=30 -p $SSH_PORT -R '*:$2:127.0.0.1:22' $1@$host"
   echo "  3. The web tunnel (LocalTunnel client 2.0.2; here for a web app on port 8080):"
   echo "     npx localtunnel@2.0.2 --host https://$1:$credential@$lt_host --subdomain $1 --port 8080 --local-host 127.0.0.1"
 }

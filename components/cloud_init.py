@@ -155,7 +155,10 @@ def render_cloud_config(params: CloudInitParams) -> str:
             },
             {"path": MOUNT_SCRIPT_PATH, "permissions": "0755", "content": mount_script()},
         ],
+        # cloud-init runs these as one /bin/sh script: without `set -e` a refused data volume would
+        # not stop the boot, and the script's exit code would be the last command's.
         "runcmd": [
+            "set -e",
             [MOUNT_SCRIPT_PATH, params.data_device, params.data_dir],
             ["install", "-d", "-m", "0755", "-o", user, "-g", user, *log_dirs(params)],
         ],

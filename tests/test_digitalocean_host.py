@@ -201,7 +201,8 @@ def test_moving_a_tunnel_range_moves_the_firewall_rule() -> None:
 def test_readiness_gate_waits_for_cloud_init_over_a_pinned_host_key(dev: Evaluation) -> None:
     gate = dev.named(GATE_NAME)
     assert "cloud-init status --wait" in gate.plain("create")
-    assert "tail -n 40 /var/log/cloud-init-output.log" in gate.plain("create")
+    assert ': "${cloud_init_log:=/var/log/cloud-init-output.log}"' in gate.plain("create")
+    assert 'tail -n 40 "$cloud_init_log"' in gate.plain("create")
     connection = gate.plain("connection")
     assert connection["host"] == RESERVED_IPV4
     assert connection["user"] == "p2pvps"

@@ -13,6 +13,7 @@ from importlib import resources
 import yaml
 
 from components.catalog import LOG_DRIVER, LOG_OPTIONS
+from components.metadata_guard import DOCKER_DROP_IN_PATH, GUARD_PATH, docker_drop_in, guard_script
 
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
 DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
@@ -154,6 +155,8 @@ def render_cloud_config(params: CloudInitParams) -> str:
                 "content": 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
             },
             {"path": MOUNT_SCRIPT_PATH, "permissions": "0755", "content": mount_script()},
+            {"path": GUARD_PATH, "permissions": "0755", "content": guard_script()},
+            {"path": DOCKER_DROP_IN_PATH, "permissions": "0644", "content": docker_drop_in()},
         ],
         "runcmd": [
             [MOUNT_SCRIPT_PATH, params.data_device, params.data_dir],

@@ -68,6 +68,35 @@ def mount_script() -> str:
     return resources.files("components").joinpath("scripts/mount-data.sh").read_text()
 
 
+# Modern algorithms only, as ssh-audit judges them, all known to OpenSSH 9.2 and 9.6 (Ubuntu 24.04);
+# an algorithm sshd does not know stops it. The host key is ed25519 only. curve25519 stays beside
+# the post-quantum exchange for clients without sntrup761, such as Go's x/crypto/ssh (pulumi-command).
+SSHD_ALGORITHMS = {
+    "KexAlgorithms": ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org"),
+    "HostKeyAlgorithms": ("ssh-ed25519",),
+    "Ciphers": (
+        "chacha20-poly1305@openssh.com",
+        "aes256-gcm@openssh.com",
+        "aes128-gcm@openssh.com",
+        "aes256-ctr",
+        "aes192-ctr",
+        "aes128-ctr",
+    ),
+    "MACs": ("hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com"),
+    # Every admin key type p2pvps:sshPublicKeys accepts; ssh-rsa keys sign with SHA-2.
+    "PubkeyAcceptedAlgorithms": (
+        "ssh-ed25519",
+        "sk-ssh-ed25519@openssh.com",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    ),
+}
+
+
 def _sshd_hardening(admin_user: str) -> str:
     return "\n".join(
         (
@@ -80,6 +109,8 @@ def _sshd_hardening(admin_user: str) -> str:
             # pulumi-docker opens one SSH session per Docker call, many at once.
             "MaxStartups 100:30:200",
             "MaxSessions 64",
+            *(f"{keyword} {','.join(names)}" for keyword, names in SSHD_ALGORITHMS.items()),
+            "RequiredRSASize 2048",
             "",
         )
     )

@@ -18,6 +18,9 @@ from components.metadata_guard import DOCKER_DROP_IN_PATH, GUARD_PATH, docker_dr
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
 DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
 MOUNT_SCRIPT_PATH = "/usr/local/sbin/p2pvps-mount-data"
+UNATTENDED_UPGRADES_PATH = "/etc/apt/apt.conf.d/52p2pvps-unattended-upgrades"
+# The Release file of download.docker.com says `Origin: Docker` and `Label: Docker CE`.
+DOCKER_APT_ORIGIN = "origin=Docker,label=Docker CE"
 SWAP_BYTES = 2 * 1024**3
 
 # Top-level keys this renderer may emit; cloud-init accepts unknown keys silently, so the tests
@@ -57,6 +60,7 @@ class CloudInitParams:
     host_key_public: str
     data_device: str
     data_dir: str
+    reboot_time: str | None
 
     @property
     def home(self) -> str:
@@ -114,6 +118,24 @@ def _sshd_hardening(admin_user: str) -> str:
             "",
         )
     )
+
+
+def unattended_upgrades_config(reboot_time: str | None) -> str:
+    """Docker's repository among the origins unattended-upgrades installs from (beside Ubuntu's own, which
+    50unattended-upgrades lists), and the nightly reboot a new kernel or libc needs, at `reboot_time`."""
+    lines = [
+        "// Managed by the p2pvps Pulumi program.",
+        "Unattended-Upgrade::Origins-Pattern {",
+        f'        "{DOCKER_APT_ORIGIN}";',
+        "};",
+        f'Unattended-Upgrade::Automatic-Reboot "{"true" if reboot_time else "false"}";',
+    ]
+    if reboot_time:
+        lines += [
+            'Unattended-Upgrade::Automatic-Reboot-WithUsers "true";',
+            f'Unattended-Upgrade::Automatic-Reboot-Time "{reboot_time}";',
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def docker_daemon_config() -> str:
@@ -184,6 +206,11 @@ def render_cloud_config(params: CloudInitParams) -> str:
                 "path": "/etc/apt/apt.conf.d/20auto-upgrades",
                 "permissions": "0644",
                 "content": 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
+            },
+            {
+                "path": UNATTENDED_UPGRADES_PATH,
+                "permissions": "0644",
+                "content": unattended_upgrades_config(params.reboot_time),
             },
             {"path": MOUNT_SCRIPT_PATH, "permissions": "0755", "content": mount_script()},
             {"path": GUARD_PATH, "permissions": "0755", "content": guard_script()},

@@ -124,6 +124,7 @@ def user_data(settings: Settings, host: HostKey, data_device: pulumi.Input[str])
                 host_key_public=values[1],
                 data_device=values[2],
                 data_dir=DATA_DIR,
+                reboot_time=settings.reboot_time,
             )
         )
     )

@@ -75,7 +75,7 @@ CLOUD_PROFILES = {
         size=re.compile(rf"^{_VULTR_PLAN}$"),
         size_example="a Vultr plan id such as vc2-1c-2gb",
         default_size="vc2-1c-2gb",
-        dns_token_for="a Vultr API key (used for DNS records)",
+        dns_token_for="a Vultr API key of a user with only the Manage DNS permission",
     ),
 }
 CLOUDS = (*CLOUD_PROFILES, "local")

@@ -117,12 +117,31 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """A container's ceilings: memory, the same again in swap, and processes plus threads.
+
+    Ceilings, not reservations: they stop one runaway service (a leak, a fork bomb) from taking the
+    whole server; the kernel then ends that container, and Docker restarts it. README.md says how
+    each is sized.
+    """
+
+    memory_mb: int
+    pids: int
+
+    @property
+    def memory_swap_mb(self) -> int:
+        """Docker's memory + swap total."""
+        return 2 * self.memory_mb
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One container of the stack."""
 
     name: str
     purpose: str
     healthcheck: Healthcheck
+    limits: Limits
     image: str | None = None
     build: str | None = None
     command: tuple[str, ...] = ()
@@ -238,6 +257,7 @@ def _nginx(values: StackValues) -> ServiceSpec:
     return ServiceSpec(
         "nginx",
         "TLS entry: the site and LocalTunnel subdomains",
+        limits=Limits(memory_mb=128, pids=64),
         build="nginx",
         healthcheck=_image_healthcheck(start_period_s=20),
         ports=(_port("HTTP", HTTP_PORT, Exposure.PUBLIC), _port("HTTPS", HTTPS_PORT, Exposure.PUBLIC)),
@@ -262,6 +282,7 @@ def _certbot(values: StackValues) -> ServiceSpec:
     return ServiceSpec(
         "certbot",
         "Let's Encrypt: HTTP-01 for the site, DNS-01 for the *.lt wildcard; renews forever",
+        limits=Limits(memory_mb=256, pids=64),
         image=values.certbot_image,
         entrypoint=("/bin/sh", "/opt/p2pvps/certbot-loop.sh"),
         healthcheck=Healthcheck(("/bin/sh", "/opt/p2pvps/certbot-loop.sh", "--check"), start_period_s=240),
@@ -290,12 +311,16 @@ def _mongodb() -> ServiceSpec:
     return ServiceSpec(
         "mongodb",
         "MongoDB for ConnextCMS, authentication on",
+        limits=Limits(memory_mb=768, pids=256),
         image=MONGO_IMAGE,
         command=(
             "mongod",
             "--auth",
             "--bind_ip_all",
             "--quiet",
+            # MongoDB 4.4 sizes its cache from the host's memory, not the container's limit under cgroup v2.
+            "--wiredTigerCacheSizeGB",
+            "0.25",
             "--logpath",
             "/var/log/p2pvps/mongod.log",
             "--logappend",
@@ -329,6 +354,7 @@ def _connextcms(values: StackValues) -> ServiceSpec:
     return ServiceSpec(
         "connextcms",
         "ConnextCMS (KeystoneJS 4) with the P2P VPS site template",
+        limits=Limits(memory_mb=512, pids=128),
         build="connextcms",
         healthcheck=_image_healthcheck(start_period_s=180),
         ports=(_port("KeystoneJS", CMS_PORT, Exposure.INTERNAL),),
@@ -357,6 +383,7 @@ def _openbazaar() -> ServiceSpec:
     return ServiceSpec(
         "openbazaar",
         "OpenBazaar store: listings and payments",
+        limits=Limits(memory_mb=768, pids=256),
         build="openbazaar",
         healthcheck=_image_healthcheck(),
         ports=(
@@ -376,6 +403,7 @@ def _listing_manager(values: StackValues) -> ServiceSpec:
     return ServiceSpec(
         "listing-manager",
         "Fulfils OpenBazaar orders with tunnel logins; delists offline devices",
+        limits=Limits(memory_mb=256, pids=64),
         build="listing-manager",
         healthcheck=_image_healthcheck(),
         ports=(_port("Listing-Manager", LISTING_MANAGER_PORT, Exposure.INTERNAL),),
@@ -394,6 +422,7 @@ def _ssh_server(values: StackValues) -> ServiceSpec:
     return ServiceSpec(
         "ssh-server",
         "Reverse SSH tunnels from rented devices; no shell",
+        limits=Limits(memory_mb=512, pids=512),
         build="ssh-server",
         healthcheck=_image_healthcheck(),
         ports=(
@@ -417,6 +446,7 @@ def _localtunnel(values: StackValues) -> ServiceSpec:
     return ServiceSpec(
         "localtunnel",
         "LocalTunnel server: a web subdomain per device",
+        limits=Limits(memory_mb=256, pids=64),
         build="localtunnel",
         healthcheck=_image_healthcheck(),
         ports=(

@@ -13,10 +13,14 @@ from importlib import resources
 import yaml
 
 from components.catalog import LOG_DRIVER, LOG_OPTIONS
+from components.metadata_guard import DOCKER_DROP_IN_PATH, GUARD_PATH, docker_drop_in, guard_script
 
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
 DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
 MOUNT_SCRIPT_PATH = "/usr/local/sbin/p2pvps-mount-data"
+UNATTENDED_UPGRADES_PATH = "/etc/apt/apt.conf.d/52p2pvps-unattended-upgrades"
+# The Release file of download.docker.com says `Origin: Docker` and `Label: Docker CE`.
+DOCKER_APT_ORIGIN = "origin=Docker,label=Docker CE"
 SWAP_BYTES = 2 * 1024**3
 
 # Top-level keys this renderer may emit; cloud-init accepts unknown keys silently, so the tests
@@ -56,6 +60,7 @@ class CloudInitParams:
     host_key_public: str
     data_device: str
     data_dir: str
+    reboot_time: str | None
 
     @property
     def home(self) -> str:
@@ -65,6 +70,35 @@ class CloudInitParams:
 def mount_script() -> str:
     """The script that formats the data volume only when it is blank, then mounts it."""
     return resources.files("components").joinpath("scripts/mount-data.sh").read_text()
+
+
+# Modern algorithms only, as ssh-audit judges them, all known to OpenSSH 9.2 and 9.6 (Ubuntu 24.04);
+# an algorithm sshd does not know stops it. The host key is ed25519 only. curve25519 stays beside
+# the post-quantum exchange for clients without sntrup761, such as Go's x/crypto/ssh (pulumi-command).
+SSHD_ALGORITHMS = {
+    "KexAlgorithms": ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org"),
+    "HostKeyAlgorithms": ("ssh-ed25519",),
+    "Ciphers": (
+        "chacha20-poly1305@openssh.com",
+        "aes256-gcm@openssh.com",
+        "aes128-gcm@openssh.com",
+        "aes256-ctr",
+        "aes192-ctr",
+        "aes128-ctr",
+    ),
+    "MACs": ("hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com"),
+    # Every admin key type p2pvps:sshPublicKeys accepts; ssh-rsa keys sign with SHA-2.
+    "PubkeyAcceptedAlgorithms": (
+        "ssh-ed25519",
+        "sk-ssh-ed25519@openssh.com",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    ),
+}
 
 
 def _sshd_hardening(admin_user: str) -> str:
@@ -79,9 +113,29 @@ def _sshd_hardening(admin_user: str) -> str:
             # pulumi-docker opens one SSH session per Docker call, many at once.
             "MaxStartups 100:30:200",
             "MaxSessions 64",
+            *(f"{keyword} {','.join(names)}" for keyword, names in SSHD_ALGORITHMS.items()),
+            "RequiredRSASize 2048",
             "",
         )
     )
+
+
+def unattended_upgrades_config(reboot_time: str | None) -> str:
+    """Docker's repository among the origins unattended-upgrades installs from (beside Ubuntu's own, which
+    50unattended-upgrades lists), and the nightly reboot a new kernel or libc needs, at `reboot_time`."""
+    lines = [
+        "// Managed by the p2pvps Pulumi program.",
+        "Unattended-Upgrade::Origins-Pattern {",
+        f'        "{DOCKER_APT_ORIGIN}";',
+        "};",
+        f'Unattended-Upgrade::Automatic-Reboot "{"true" if reboot_time else "false"}";',
+    ]
+    if reboot_time:
+        lines += [
+            'Unattended-Upgrade::Automatic-Reboot-WithUsers "true";',
+            f'Unattended-Upgrade::Automatic-Reboot-Time "{reboot_time}";',
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def docker_daemon_config() -> str:
@@ -153,7 +207,14 @@ def render_cloud_config(params: CloudInitParams) -> str:
                 "permissions": "0644",
                 "content": 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
             },
+            {
+                "path": UNATTENDED_UPGRADES_PATH,
+                "permissions": "0644",
+                "content": unattended_upgrades_config(params.reboot_time),
+            },
             {"path": MOUNT_SCRIPT_PATH, "permissions": "0755", "content": mount_script()},
+            {"path": GUARD_PATH, "permissions": "0755", "content": guard_script()},
+            {"path": DOCKER_DROP_IN_PATH, "permissions": "0644", "content": docker_drop_in()},
         ],
         # cloud-init runs these as one /bin/sh script: without `set -e` a refused data volume would
         # not stop the boot, and the script's exit code would be the last command's.

@@ -114,6 +114,9 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         "start_period": f"{check.start_period_s}s",
     }
     entry["logging"] = {"driver": LOG_DRIVER, "options": dict(LOG_OPTIONS)}
+    entry["mem_limit"] = f"{spec.limits.memory_mb}m"
+    entry["memswap_limit"] = f"{spec.limits.memory_swap_mb}m"
+    entry["pids_limit"] = spec.limits.pids
     return entry
 
 

@@ -10,6 +10,7 @@ import pulumi_docker as docker
 
 from components.build_context import image_tag
 from components.catalog import LOG_DRIVER, LOG_OPTIONS, DataVolume, Exposure, ServiceSpec, data_volumes
+from components.container_slices import install_script, slice_name
 from components.host_dirs import Privilege, prepare_script
 from components.hosts.base import HostHandle
 
@@ -100,6 +101,9 @@ class Service(pulumi.ComponentResource):
             log_driver=LOG_DRIVER,
             log_opts=LOG_OPTIONS,
             privileged=False,
+            memory=spec.limits.memory_mb,
+            memory_swap=spec.limits.memory_swap_mb,
+            cgroup_parent=slice_name(spec) if host.runs_systemd else None,
             opts=pulumi.ResourceOptions.merge(
                 lifecycle, pulumi.ResourceOptions(depends_on=depends_on, delete_before_replace=True)
             ),
@@ -134,8 +138,9 @@ class ContainerStack(pulumi.ComponentResource):
 
     Creates: the Docker provider (over SSH with the pinned host key, after the readiness gate, for
     servers; the local daemon for the local cloud); the command that prepares data and log
-    directories; the stack's bridge network; a volume per data directory, bound to the data
-    volume; and one Service (image + container) per catalog entry.
+    directories (on a server also each container's systemd slice); the stack's bridge network; a
+    volume per data directory, bound to the data volume; and one Service (image + container) per
+    catalog entry.
     """
 
     def __init__(
@@ -211,7 +216,7 @@ class ContainerStack(pulumi.ComponentResource):
         return command.remote.Command(
             resource_name,
             connection=host.ssh.connection(),
-            create=prepare_script(catalog, host.dirs, Privilege.SUDO),
+            create=prepare_script(catalog, host.dirs, Privilege.SUDO) + install_script(catalog),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[host.ready] if host.ready else [])
             ),

@@ -75,7 +75,7 @@ CLOUD_PROFILES = {
         size=re.compile(rf"^{_VULTR_PLAN}$"),
         size_example="a Vultr plan id such as vc2-1c-2gb",
         default_size="vc2-1c-2gb",
-        dns_token_for="a Vultr API key (used for DNS records)",
+        dns_token_for="a Vultr API key of a user with only the Manage DNS permission",
     ),
 }
 CLOUDS = (*CLOUD_PROFILES, "local")
@@ -83,6 +83,8 @@ CLOUDS = (*CLOUD_PROFILES, "local")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+REBOOT_OFF = "off"
 RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "nobody", "ubuntu", "admin", "docker"})
 _SSH_KEY_TYPES = frozenset(
     {
@@ -143,6 +145,8 @@ class Settings:
     volume_size_gb: int
     ipv6: bool
     create_dns_zone: bool
+    reboot_time: str | None
+    """When unattended upgrades may reboot the server (HH:MM, the server's clock); None: never."""
     tunnels: TunnelPorts
     secrets: StackSecrets
 
@@ -285,6 +289,15 @@ def _tunnel_domain_error(domain: str | None) -> Callable[[str], str | None]:
     return error
 
 
+def _reboot_window_error(value: str) -> str | None:
+    if value == REBOOT_OFF or _CLOCK_TIME.match(value):
+        return None
+    return (
+        f"{_quote(value)} is not a reboot time; expected HH:MM on the server's clock (UTC, 24-hour), "
+        f"such as 03:30, or {REBOOT_OFF} to never reboot automatically"
+    )
+
+
 def _email_error(value: str) -> str | None:
     return None if _EMAIL.match(value) else f"{_quote(value)} is not a valid e-mail address"
 
@@ -387,6 +400,7 @@ def parse_settings(
     if ipv6 and profile is not None and not profile.supports_ipv6:
         problems.add("ipv6", f"true is not supported on {cloud} yet; set it to false")
     create_dns_zone = read.boolean("createDnsZone")
+    reboot_window = read.check("rebootWindow", read.text("rebootWindow"), _reboot_window_error)
 
     tunnels = _tunnel_ports(read, problems)
 
@@ -394,7 +408,7 @@ def parse_settings(
     assert tunnels is not None
     assert cloud and region is not None and size is not None and ubuntu_version and domain and admin_email
     assert admin_user and admin_cidrs is not None and ssh_keys is not None and volume_size_gb is not None
-    assert acme_staging is not None and ipv6 is not None and create_dns_zone is not None
+    assert acme_staging is not None and ipv6 is not None and create_dns_zone is not None and reboot_window
     return Settings(
         project=project,
         stack=stack,
@@ -410,6 +424,7 @@ def parse_settings(
         volume_size_gb=volume_size_gb,
         ipv6=ipv6,
         create_dns_zone=create_dns_zone,
+        reboot_time=None if reboot_window == REBOOT_OFF else reboot_window,
         tunnels=tunnels,
         secrets=stack_secrets,
     )
@@ -475,6 +490,7 @@ SETTING_KEYS = (
     "volumeSizeGb",
     "ipv6",
     "createDnsZone",
+    "rebootWindow",
     "sshServerPort",
     "sshTunnelPorts",
     "localtunnelPorts",

@@ -32,7 +32,18 @@ MASK = "[secret]"
 MAX_VALUE = 90
 # Inputs worth a reviewer's eye, for the types whose full input list would drown the table.
 IMPORTANT_INPUTS = {
-    "docker:index/container:Container": ("image", "ports", "mounts", "envs", "restart", "networkMode", "command"),
+    "docker:index/container:Container": (
+        "image",
+        "ports",
+        "mounts",
+        "envs",
+        "restart",
+        "networkMode",
+        "memory",
+        "memorySwap",
+        "cgroupParent",
+        "command",
+    ),
     "docker:index/image:Image": ("imageName", "build"),
     "command:remote:Command": ("create", "triggers"),
     "command:local:Command": ("create",),

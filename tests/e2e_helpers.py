@@ -132,7 +132,12 @@ def nsenter(pid: int) -> list[str]:
 
 
 def in_netns(pid: int, action: Callable[[], T]) -> T:
-    """`action()` run in the network namespace of process `pid`.
+    """`action()` run in the network namespace of process `pid`."""
+    return in_netns_file(Path(f"/proc/{pid}/ns/net"), action)
+
+
+def in_netns_file(namespace_file: Path, action: Callable[[], T]) -> T:
+    """`action()` run in the network namespace `namespace_file` refers to (/proc/PID/ns/net, /run/netns/NAME).
 
     It runs on a helper thread that joins the namespace (setns affects only the calling thread); a
     socket it creates stays in that namespace, so the caller can keep using it from any thread.
@@ -142,9 +147,9 @@ def in_netns(pid: int, action: Callable[[], T]) -> T:
 
     def enter_and_act() -> None:
         try:
-            with open(f"/proc/{pid}/ns/net") as namespace:
+            with namespace_file.open() as namespace:
                 if libc.setns(namespace.fileno(), _CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns into the container's network namespace failed")
+                    raise OSError(ctypes.get_errno(), f"setns into the network namespace {namespace_file} failed")
             outcome["value"] = action()
         except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread below
             outcome["error"] = error

@@ -76,6 +76,21 @@ def test_docker_compose_refuses_a_missing_secret() -> None:
     assert "MONGO_ROOT_PASSWORD" in result.stderr
 
 
+def test_every_compose_service_has_the_catalogs_limits() -> None:
+    """`docker-compose config` resolves every service's memory, swap and process ceilings from the catalog."""
+    resolved = run([require("docker-compose"), "-f", str(COMPOSE_FILE), "config"], env=compose_environment())
+    assert resolved.returncode == 0, resolved.stderr
+    document = yaml.safe_load(resolved.stdout)
+    for spec in services.build_catalog(compose_values()):
+        service = document["services"][spec.name]
+        limits = spec.limits
+        assert (service["mem_limit"], service["memswap_limit"], service["pids_limit"]) == (
+            f"{limits.memory_mb}m",
+            f"{2 * limits.memory_mb}m",
+            limits.pids,
+        ), spec.name
+
+
 def test_compose_spec_schema_accepts_the_file() -> None:
     result = run([require("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)])
     assert result.returncode == 0, result.stdout + result.stderr

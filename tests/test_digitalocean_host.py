@@ -26,6 +26,7 @@ RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
 ASSIGNMENT = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
 SSH_KEY = "digitalocean:index/sshKey:SshKey"
+TAG = "digitalocean:index/tag:Tag"
 GATE = "command:remote:Command"
 GATE_NAME = "p2pvps-host-ready"
 WORLD = ["0.0.0.0/0", "::/0"]
@@ -65,6 +66,7 @@ def test_host_resources_are_exactly_the_expected_set(dev: Evaluation) -> None:
         RESERVED_IP: 1,
         ASSIGNMENT: 1,
         FIREWALL: 1,
+        TAG: 1,
         DNS_RECORD: 4,
         GATE: 1,
     }
@@ -185,9 +187,20 @@ def test_internal_ports_are_never_opened(dev: Evaluation, port: int, what: str) 
     assert port not in open_ports(dev), f"{what} ({port}) must not be reachable from the internet"
 
 
-def test_firewall_covers_the_droplet_and_allows_all_outbound(dev: Evaluation) -> None:
+def test_the_droplet_is_born_inside_the_firewall(dev: Evaluation) -> None:
+    """The firewall applies to a tag and exists before the droplet, which is created with that tag; a
+    firewall attached by droplet id could only come after the droplet, leaving it open while it boots."""
+    firewall, droplet, tag = dev.one(FIREWALL), dev.one(DROPLET), dev.one(TAG)
+    assert tag.plain("name") == "p2pvps-dev-firewall"
+    assert firewall.plain("tags") == ["p2pvps-dev-firewall"]
+    assert "dropletIds" not in firewall.plain()
+    assert "p2pvps-dev-firewall" in droplet.plain("tags")
+    assert firewall.urn in droplet.dependencies
+    assert droplet.urn not in firewall.dependencies
+
+
+def test_firewall_allows_all_outbound(dev: Evaluation) -> None:
     firewall = dev.one(FIREWALL)
-    assert firewall.plain("dropletIds") == [int(DROPLET_ID)]
     outbound = {(r["protocol"], r.get("portRange", "")) for r in firewall.plain("outboundRules")}
     assert outbound == {("tcp", "1-65535"), ("udp", "1-65535"), ("icmp", "")}
 

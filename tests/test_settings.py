@@ -75,6 +75,11 @@ BAD_VALUES = [
     ("sshTunnelPorts", "6200-6100", '"6200-6100" is not a port range'),
     ("localtunnelPorts", "40000-40004", "holds 5 ports; each client needs one, give at least 10"),
     ("localtunnelPorts", "3990-4010", '"3990-4010" overlaps the OpenBazaar swarm (4001)'),
+    ("rebootWindow", "3:30", '"3:30" is not a reboot time; expected HH:MM on the server\'s clock (UTC, 24-hour)'),
+    ("rebootWindow", "24:00", '"24:00" is not a reboot time'),
+    ("rebootWindow", "03:60", '"03:60" is not a reboot time'),
+    ("rebootWindow", "now", '"now" is not a reboot time; expected HH:MM'),
+    ("rebootWindow", "false", "or off to never reboot automatically"),
 ]
 
 
@@ -150,6 +155,12 @@ def test_tunnel_ports_are_checked_against_every_public_port_no_setting_moves() -
     perimeter = services.public_ports(services.build_catalog(services.stack_values(settings)))
     fixed = {rule.ports for rule in perimeter} - movable
     assert fixed == {PortRange.single(port) for port in FIXED_PUBLIC_PORTS}
+
+
+def test_the_reboot_window_defaults_to_the_night_and_can_be_turned_off() -> None:
+    assert parse().reboot_time == "03:30"
+    assert parse(rebootWindow="22:15").reboot_time == "22:15"
+    assert parse(rebootWindow="off").reboot_time is None
 
 
 def test_all_problems_are_reported_in_one_run() -> None:

@@ -114,6 +114,12 @@ def key_values(cloud: Cloud) -> dict[str, tuple[st.SearchStrategy[object], st.Se
             st.integers(41000, 41900).map(lambda first: f"{first}-{first + 49}"),
             st.sampled_from(["41000-41003", "443", "40000"]),
         ),
+        "rebootWindow": (
+            st.one_of(
+                st.just("off"), st.tuples(st.integers(0, 23), st.integers(0, 59)).map("{0[0]:02}:{0[1]:02}".format)
+            ),
+            st.sampled_from(["3:30", "24:00", "12:60", "now", "never", "03:30:00"]),
+        ),
     }
 
 

@@ -203,8 +203,13 @@ class AwsHost(pulumi.ComponentResource):
             vpc_security_group_ids=[security_group.id],
             user_data=user_data(settings, server_key, volume.id.apply(ebs_device)),
             user_data_replace_on_change=False,
+            # IMDSv2 only, one hop: a container's request (one more hop behind Docker's bridge) gets
+            # no token. No IPv6 endpoint (fd00:ec2::254); the host's metadata guard drops it as well.
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
-                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+                http_protocol_ipv6="disabled",
             ),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                 encrypted=True, volume_type="gp3", volume_size=ROOT_VOLUME_GB, delete_on_termination=True

@@ -58,6 +58,11 @@ class HostHandle:
     dns_credentials: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
+    def runs_systemd(self) -> bool:
+        """A cloud server (Ubuntu: systemd, cgroup v2), not your own Docker."""
+        return self.ssh is not None
+
+    @property
     def publishes_ipv6(self) -> bool:
         return any(":" in address for address in self.publish_addresses)
 
@@ -124,6 +129,7 @@ def user_data(settings: Settings, host: HostKey, data_device: pulumi.Input[str])
                 host_key_public=values[1],
                 data_device=values[2],
                 data_dir=DATA_DIR,
+                reboot_time=settings.reboot_time,
             )
         )
     )

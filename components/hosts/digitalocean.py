@@ -83,10 +83,11 @@ class DigitalOceanDns(pulumi.ComponentResource):
 class DigitalOceanHost(pulumi.ComponentResource):
     """A droplet ready for the P2P VPS stack.
 
-    Creates: one SSH key per admin public key; the pinned SSH host key; a protected data volume
-    that outlives the droplet; the droplet (Ubuntu LTS, monitoring, cloud-init); the volume
-    attachment; a reserved IP and its assignment; a Cloud Firewall built from the port list; DNS
-    records; and the readiness gate that everything talking to the droplet depends on.
+    Creates: one SSH key per admin public key; the pinned SSH host key; a tag and the Cloud Firewall
+    (built from the port list) that applies to it; a protected data volume that outlives the
+    droplet; the droplet (Ubuntu LTS, monitoring, cloud-init), born with the tag, after the
+    firewall; the volume attachment; a reserved IP and its assignment; DNS records; and the
+    readiness gate that everything talking to the droplet depends on.
     """
 
     def __init__(
@@ -106,6 +107,17 @@ class DigitalOceanHost(pulumi.ComponentResource):
             for index, key in enumerate(admin.ssh_public_keys)
         ]
         server_key = host_key(f"{name}-host-key", self)
+        # The firewall selects droplets by this tag and exists before the droplet, which is created
+        # with the tag: it is never reachable outside the firewall, not even while it boots.
+        firewall_tag = digitalocean.Tag(f"{name}-firewall-tag", name=f"{prefix}-firewall", opts=child)
+        firewall = digitalocean.Firewall(
+            f"{name}-firewall",
+            name=prefix,
+            tags=[firewall_tag.name],
+            inbound_rules=inbound_rules(perimeter, admin.cidrs),
+            outbound_rules=outbound_rules(),
+            opts=child,
+        )
 
         volume_name = f"{prefix}-data"
         volume = digitalocean.Volume(
@@ -128,8 +140,8 @@ class DigitalOceanHost(pulumi.ComponentResource):
             monitoring=True,
             ipv6=settings.ipv6,
             graceful_shutdown=True,
-            tags=[settings.project, prefix],
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            tags=[settings.project, prefix, firewall_tag.name],
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[firewall]),
         )
         droplet_id = droplet.id.apply(int)
         attachment = digitalocean.VolumeAttachment(
@@ -144,14 +156,6 @@ class DigitalOceanHost(pulumi.ComponentResource):
             droplet_id=droplet_id,
             ip_address=reserved_ip.ip_address,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-        )
-        firewall = digitalocean.Firewall(
-            f"{name}-firewall",
-            name=prefix,
-            droplet_ids=[droplet_id],
-            inbound_rules=inbound_rules(perimeter, admin.cidrs),
-            outbound_rules=outbound_rules(),
-            opts=child,
         )
         zone = DigitalOceanDns(
             f"{name}-dns",

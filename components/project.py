@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import yaml
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
 
+@cache
 def config_schema() -> dict[str, dict[str, Any]]:
     """The declared `config:` keys, each with its type and, where set, its default and secrecy."""
     with PROJECT_FILE.open() as handle:

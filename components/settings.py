@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import pulumi
 
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
+from components.project import config_schema
 
 NAMESPACE = "p2pvps"
 
@@ -359,13 +361,21 @@ def _size_error(profile: CloudProfile, cloud: str) -> Callable[[str], str | None
 
 
 def parse_settings(
-    raw: Mapping[str, str], *, project: str, stack: str, secrets: Mapping[str, str] | None = None
+    raw: Mapping[str, str],
+    *,
+    project: str,
+    stack: str,
+    secrets: Mapping[str, str] | None = None,
+    unknown: Iterable[str] = (),
 ) -> Settings:
-    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON) and the secret ones.
+    """Validate raw `p2pvps:*` values (as Pulumi passes them: strings, lists as JSON), the secret ones,
+    and refuse `unknown` keys (a misspelt key would otherwise deploy with the default).
 
     A secret value is looked at here only to be checked, then kept as a secret Output and nothing else.
     """
     problems = _Problems()
+    for key in sorted(unknown):
+        problems.add(key, _unknown_key(key))
     read = _Reader(raw, problems)
     stack_secrets = _stack_secrets(secrets or {}, problems)
 
@@ -430,6 +440,12 @@ def parse_settings(
     )
 
 
+def _unknown_key(key: str) -> str:
+    guess = difflib.get_close_matches(key, [*SETTING_KEYS, *SECRET_KEYS], n=1, cutoff=0.6)
+    hint = f"did you mean {NAMESPACE}:{guess[0]}?" if guess else "the settings are listed in Pulumi.yaml and README.md"
+    return f"is not a setting of this program; {hint}"
+
+
 def _stack_secrets(values: Mapping[str, str], problems: _Problems) -> StackSecrets:
     password = values.get("sshTunnelPassword") or None
     if password is not None and len(password) < MIN_TUNNEL_PASSWORD_LENGTH:
@@ -474,27 +490,17 @@ def _tunnel_ports(read: _Reader, problems: _Problems) -> TunnelPorts | None:
     return TunnelPorts(ssh_server, ssh_tunnels, localtunnel) if valid else None
 
 
-SECRET_KEYS = ("dnsToken", "sshTunnelPassword")
-SETTING_KEYS = (
-    "cloud",
-    "region",
-    "size",
-    "ubuntuVersion",
-    "domain",
-    "tunnelDomain",
-    "adminEmail",
-    "adminUser",
-    "adminCidrs",
-    "sshPublicKeys",
-    "acmeStaging",
-    "volumeSizeGb",
-    "ipv6",
-    "createDnsZone",
-    "rebootWindow",
-    "sshServerPort",
-    "sshTunnelPorts",
-    "localtunnelPorts",
-)
+def _given_keys() -> set[str]:
+    """Every `p2pvps:` key the stack sets: the CLI hands config over in PULUMI_CONFIG, the SDK's own
+    runtime (and its mocks) keep what `set_all_config` set; pulumi.Config cannot list keys."""
+    prefix = f"{NAMESPACE}:"
+    keys = {*pulumi.runtime.get_config_env(), *pulumi.runtime.config.CONFIG.get()}
+    return {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
+
+
+# The keys, from Pulumi.yaml's `config:` block: the one place they are declared.
+SECRET_KEYS = tuple(key for key, spec in config_schema().items() if spec.get("secret"))
+SETTING_KEYS = tuple(key for key, spec in config_schema().items() if not spec.get("secret"))
 
 
 def load_settings() -> Settings:
@@ -502,4 +508,5 @@ def load_settings() -> Settings:
     config = pulumi.Config(NAMESPACE)
     raw = {key: value for key in SETTING_KEYS if (value := config.get(key)) is not None}
     secrets = {key: value for key in SECRET_KEYS if (value := config.get(key)) is not None}
-    return parse_settings(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secrets=secrets)
+    unknown = _given_keys() - {*SETTING_KEYS, *SECRET_KEYS}
+    return parse_settings(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secrets=secrets, unknown=unknown)

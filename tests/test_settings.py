@@ -11,7 +11,7 @@ from components import catalog as services
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
 from components.settings import SECRET_KEYS, SETTING_KEYS, Settings
-from harness import evaluate, run_program, settings_for, stack_names
+from harness import PROJECT_DIR, evaluate, run_program, settings_for, stack_names
 
 
 def parse(**changes: Any) -> Settings:
@@ -209,3 +209,38 @@ def test_a_long_tunnel_password_becomes_a_secret_output() -> None:
     settings = settings_for("dev", secrets={"dnsToken": "token", "sshTunnelPassword": "x" * 20})
     assert isinstance(settings.secrets.ssh_tunnel_password, pulumi.Output)
     assert settings_for("dev", secrets={"dnsToken": "token"}).secrets.ssh_tunnel_password is None
+
+
+def test_a_misspelt_key_is_refused_with_a_suggestion() -> None:
+    evaluation = run_program("dev", overrides={"adminCidr": ["203.0.113.7/32"], "sshTunelPorts": "6101-6150"})
+    message = str(evaluation.error)
+    assert "p2pvps:adminCidr: is not a setting of this program; did you mean p2pvps:adminCidrs?" in message
+    assert "p2pvps:sshTunelPorts: is not a setting of this program; did you mean p2pvps:sshTunnelPorts?" in message
+    assert evaluation.resources == []
+
+
+def test_an_unknown_key_without_a_near_name_points_at_the_list() -> None:
+    message = str(run_program("dev", overrides={"favouriteFruit": "pear"}).error)
+    expected = "p2pvps:favouriteFruit: is not a setting of this program; the settings are listed in Pulumi.yaml and README.md"
+    assert expected in message
+
+
+def readme_setting_rows() -> dict[str, tuple[str, str]]:
+    """`key -> (type, default)` of README.md's configuration table."""
+    readme = (PROJECT_DIR / "README.md").read_text()
+    table = readme[readme.index("| Key | Type | Default | What it is |") :].split("\n\n", 1)[0]
+    rows = [row.split(" | ") for row in table.splitlines()[2:]]
+    return {cells[0].strip("| `"): (cells[1], cells[2]) for cells in rows}
+
+
+def test_the_readme_documents_exactly_the_declared_settings_with_their_types_and_defaults() -> None:
+    rows = readme_setting_rows()
+    schema = config_schema()
+    assert set(rows) == set(schema)
+    for key, spec in schema.items():
+        kind, default = rows[key]
+        expected_kind = "secret" if spec.get("secret") else {"array": "list"}.get(spec["type"], spec["type"])
+        assert kind == expected_kind, key
+        if "default" in spec:
+            written = str(spec["default"]).lower() if isinstance(spec["default"], bool) else str(spec["default"])
+            assert default == f"`{written}`", key

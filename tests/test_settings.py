@@ -221,7 +221,7 @@ def test_a_misspelt_key_is_refused_with_a_suggestion() -> None:
 
 def test_an_unknown_key_without_a_near_name_points_at_the_list() -> None:
     message = str(run_program("dev", overrides={"favouriteFruit": "pear"}).error)
-    expected = "p2pvps:favouriteFruit: is not a setting of this program; the settings are listed in Pulumi.yaml and README.md"
+    expected = "p2pvps:favouriteFruit: is not a setting of this program; the settings are listed in Pulumi.yaml"
     assert expected in message
 
 

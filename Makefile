@@ -14,7 +14,7 @@ PULUMI := pulumi
 NEW_STACK_FLAGS :=
 endif
 
-.PHONY: venv tools test compose plan plans bench up preview destroy clean
+.PHONY: venv tools test test-fast compose plan plans bench up preview destroy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,11 @@ venv: $(VENV)/.installed ## Create ./venv with the program's and the tests' Pyth
 tools: ## Install the tools the tests hand artefacts to (Debian 12, needs root).
 	bash .ci/install-tools
 
-test: venv ## Run the whole test suite.
+test: venv ## Run the whole test suite: the unit, tools and e2e tiers (what .ci/run does).
 	$(PY) -m pytest
+
+test-fast: venv ## Run the unit tier only: the program under mocks, seconds, no root, no tools.
+	$(PY) -m pytest -m unit
 
 compose: venv ## Regenerate compose/ from the service catalog.
 	$(PY) -m components.compose

@@ -29,6 +29,8 @@ from components.catalog import COMPOSE_DIR
 from e2e_helpers import free_port, serving
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 CMS = COMPOSE_DIR / "connextcms"
 LM = COMPOSE_DIR / "listing-manager"
 OB = COMPOSE_DIR / "openbazaar"

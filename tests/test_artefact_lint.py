@@ -16,6 +16,8 @@ import yaml
 from harness import MACHINES, PROJECT_DIR, Evaluation, evaluate, stack_names
 from tools import require, run, shellcheck
 
+pytestmark = pytest.mark.tools
+
 SHELLS = ("sh", "bash", "dash")
 
 

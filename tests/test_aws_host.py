@@ -24,6 +24,8 @@ from harness import (
     looked_up_zone,
 )
 
+pytestmark = pytest.mark.unit
+
 STACK = "aws-us-east-1"
 INSTANCE = "aws:ec2/instance:Instance"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"

@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from offline import bench
+
+pytestmark = pytest.mark.unit
 
 COUNT_REGISTERED = """
 from pulumi.runtime.settings import get_monitor

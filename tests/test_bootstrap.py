@@ -19,7 +19,7 @@ SECRET = "SENTINEL-STATE-SECRET"
 ALLOWED_KEY_ACTIONS = {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
 
 # Importing pulumi_aws warns about its own deprecated classes.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_aws.*")
+pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore::DeprecationWarning:pulumi_aws.*")]
 
 
 class StorageCloud(mocks.Mocks):

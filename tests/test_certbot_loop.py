@@ -12,6 +12,8 @@ import pytest
 from components.catalog import COMPOSE_DIR
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 LOOP = COMPOSE_DIR / "certbot" / "certbot-loop.sh"
 FAKE_CERTBOT = """#!/bin/sh
 # Stand-in for certbot: log the call, create the lineage, fail for names listed in $FAIL_FOR.

@@ -14,6 +14,8 @@ from components.cloud_init import DOCKER_PACKAGES, KNOWN_TOP_LEVEL_KEYS, MOUNT_S
 from harness import HOST_PUBLIC_KEY, Evaluation, cloud_stacks, evaluate, machine, stack_config
 from tools import require, run, shellcheck
 
+pytestmark = pytest.mark.tools
+
 
 def user_data(evaluation: Evaluation) -> str:
     """The cloud-init document of the stack's server, whatever the cloud."""

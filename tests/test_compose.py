@@ -16,6 +16,8 @@ from components.catalog import COMPOSE_DIR, Secret
 from components.compose import compose_values, generated_files
 from tools import require, run, shellcheck
 
+pytestmark = pytest.mark.tools
+
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 REQUIRED_VARIABLES = {
     "P2PVPS_DOMAIN": "p2pvps.example.com",

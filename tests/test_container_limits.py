@@ -19,6 +19,8 @@ from components.container_slices import UNIT_DIR, slice_name
 from harness import CONTAINER, Evaluation, cloud_stacks, containers, evaluate, settings_for, stack_names
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 DEFAULT_SERVER_MEMORY_MB = 2048
 FAKE_SUDO = """#!/bin/sh
 # Stand-in for sudo: `-n tee PATH` writes PATH under $FAKE_ROOT; `-n systemctl ...` is recorded.

@@ -24,6 +24,8 @@ from harness import (
     unwrap,
 )
 
+pytestmark = pytest.mark.unit
+
 PROVIDER = "pulumi:providers:docker"
 DEV_SERVICES = {
     "nginx",

@@ -18,6 +18,8 @@ from harness import (
     stack_config,
 )
 
+pytestmark = pytest.mark.unit
+
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"
 VOLUME = "digitalocean:index/volume:Volume"

@@ -23,6 +23,8 @@ from e2e_helpers import LOOPBACK, background, free_port, port_is_free, wait_unti
 from harness import evaluate, machine
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 DROP_IN = "/etc/ssh/sshd_config.d/10-p2pvps.conf"
 # ssh-audit 3.9 from PyPI (requirements-dev.txt) knows current OpenSSH; Debian 12's 2.5.0 is /usr/bin/ssh-audit.
 CURRENT_SSH_AUDIT = Path(sys.executable).parent / "ssh-audit"

@@ -12,6 +12,8 @@ import pytest
 
 from harness import PROJECT_DIR
 
+pytestmark = pytest.mark.unit
+
 CLOUD_SDKS = ("pulumi_aws", "pulumi_digitalocean", "ediri_vultr")
 EXPECTED = {
     "dev": {"pulumi_digitalocean"},
@@ -25,6 +27,7 @@ PROBE = """
 import json, sys
 sys.path[:0] = [{root!r}]
 from offline.evaluate import evaluate
+
 evaluate({stack!r})
 print(json.dumps(sorted(name for name in {sdks!r} if name in sys.modules)))
 """

@@ -44,6 +44,8 @@ from e2e_helpers import (
 from live_nginx import RunningNginx, make_test_ca, running_nginx
 from tools import require, run
 
+pytestmark = pytest.mark.e2e
+
 CONTEXT = COMPOSE_DIR / "localtunnel"
 SSH_SERVER_CONTEXT = COMPOSE_DIR / "ssh-server"
 DOMAIN = "p2pvps.test"

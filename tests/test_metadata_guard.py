@@ -36,6 +36,8 @@ from e2e_helpers import in_netns_file
 from harness import Evaluation, cloud_stacks, evaluate, machine
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 ROLES = ("container", "host", "cloud")
 METADATA = ("169.254.169.254", "fd00:ec2::254")
 ELSEWHERE = ("198.51.100.10", "2001:db8:2::10")

@@ -28,6 +28,8 @@ from components.cloud_init import MOUNT_SCRIPT_PATH, CloudInitParams, mount_scri
 from components.hosts.base import readiness_script
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 MIB = 1024 * 1024
 VOLUME_BYTES = 64 * MIB
 FAILING_DISK = Path(__file__).parent / "failing_disk.py"

@@ -11,6 +11,8 @@ from harness import containers, evaluate, stack_names
 from live_nginx import main_config, self_signed
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 NGINX_CONF_DIR = Path("/etc/nginx")
 
 

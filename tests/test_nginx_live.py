@@ -19,6 +19,8 @@ from e2e_helpers import free_port, serving
 from live_nginx import DOMAIN, RunningNginx, main_config, make_test_ca, nginx_serving, running_nginx
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 
 @dataclass
 class Upstream:

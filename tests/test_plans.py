@@ -7,6 +7,8 @@ import pytest
 from harness import SENTINEL, stack_names
 from offline.plan import PLANS_DIR, plan_path, render_plan
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_committed_plan_is_current(stack: str) -> None:

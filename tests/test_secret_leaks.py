@@ -10,6 +10,8 @@ import pytest
 
 from harness import SENTINEL, evaluate, is_secret, secret, stack_names
 
+pytestmark = pytest.mark.unit
+
 
 def plaintext_leaks(value: Any, path: str = "") -> list[str]:
     """Paths of every string holding a sentinel outside a secret wrapper."""

@@ -13,6 +13,8 @@ from components.project import config_schema
 from components.settings import SECRET_KEYS, SETTING_KEYS, Settings
 from harness import PROJECT_DIR, evaluate, run_program, settings_for, stack_names
 
+pytestmark = pytest.mark.unit
+
 
 def parse(**changes: Any) -> Settings:
     return settings_for("dev", **changes)

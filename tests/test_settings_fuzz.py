@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 import hypothesis.strategies as st
 import pulumi
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from harness import run_program
+
+pytestmark = pytest.mark.unit
 
 SshKey = str
 

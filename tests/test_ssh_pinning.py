@@ -15,6 +15,8 @@ from e2e_helpers import background, free_port, port_is_free, wait_until
 from harness import MockCloud, evaluate
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 
 @dataclass(frozen=True)
 class Sshd:

@@ -41,6 +41,8 @@ from e2e_helpers import (
 )
 from tools import require, run
 
+pytestmark = pytest.mark.e2e
+
 T = TypeVar("T")
 
 CONTEXT = COMPOSE_DIR / "ssh-server"

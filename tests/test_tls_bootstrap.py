@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from components.catalog import COMPOSE_DIR, tls_names
 from components.nginx import NginxParams, render_site_config
 from live_nginx import DOMAIN, main_config, self_signed
 from tools import require, run
+
+pytestmark = pytest.mark.tools
 
 HTTP_PORT = 18180
 HTTPS_PORT = 18543

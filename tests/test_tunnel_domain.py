@@ -9,6 +9,8 @@ import pytest
 
 from harness import Evaluation, container_env, containers, evaluate, looked_up_zone
 
+pytestmark = pytest.mark.unit
+
 TUNNELS = "p2pvps-tunnels.net"
 SITE_RECORDS = {"@", "www"}
 TUNNEL_RECORDS = {"lt", "*.lt"}

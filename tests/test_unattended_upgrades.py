@@ -22,6 +22,8 @@ from components.cloud_init import UNATTENDED_UPGRADES_PATH, unattended_upgrades_
 from harness import evaluate, machine
 from tools import require, run
 
+pytestmark = pytest.mark.tools
+
 DISTRIBUTION_FILE = Path("/etc/apt/apt.conf.d/50unattended-upgrades")
 UNATTENDED_UPGRADE = Path("/usr/bin/unattended-upgrade")
 # What apt-cache policy shows for the repository the user data adds (download.docker.com/linux/ubuntu noble stable).
@@ -45,6 +47,7 @@ ELSEWHERE = DOCKER | {"origin": "Someone", "label": "Someone's packages", "site"
 MATCHER = """
 import importlib.machinery, json, sys, types
 import apt_pkg
+
 apt_pkg.init_config()
 loader = importlib.machinery.SourceFileLoader("unattended_upgrade", sys.argv[1])
 module = types.ModuleType(loader.name)

@@ -16,6 +16,8 @@ from components.catalog import COMPOSE_DIR
 from e2e_helpers import serving
 from tools import run
 
+pytestmark = pytest.mark.unit
+
 HOOK = COMPOSE_DIR / "certbot" / "vultr-dns-hook.py"
 
 

@@ -17,6 +17,8 @@ from harness import (
     evaluate,
 )
 
+pytestmark = pytest.mark.unit
+
 STACK = "vultr-ewr"
 INSTANCE = "vultr:index/instance:Instance"
 

@@ -26,6 +26,8 @@ from packaging.utils import canonicalize_name
 from harness import PROJECT_DIR, cloud_stacks
 from tools import require, run, shellcheck
 
+pytestmark = pytest.mark.tools
+
 GITHUB = PROJECT_DIR / ".github"
 WORKFLOWS = GITHUB / "workflows"
 ACTIONS = GITHUB / "actions"

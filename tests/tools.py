@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 INSTALL_HINT = "install the test tools with `make tools` (what .ci/run does)"
+# Set by tests/conftest.py while a test of the `unit` tier runs.
+refusing_tools = False
 
 
 def require(tool: str) -> str:
     """Path of `tool` (on PATH, in this virtualenv, or in sbin), or fail the test saying how to install it."""
+    if refusing_tools:
+        pytest.fail(f"a `unit` test uses {tool}; mark its module `tools` or `e2e` (tests/conftest.py)")
     places = (Path(sys.executable).parent / tool, Path("/usr/sbin") / tool, Path("/sbin") / tool)
     found = shutil.which(tool) or next((str(p) for p in places if p.exists()), None)
     if found is None:

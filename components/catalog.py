@@ -337,6 +337,7 @@ def _connextcms(values: StackValues) -> ServiceSpec:
             ("MONGO_PASSWORD", Secret("MONGO_APP_PASSWORD")),
             ("COOKIE_SECRET", Secret("CMS_COOKIE_SECRET")),
             ("CMS_ADMIN_PASSWORD", Secret("CMS_ADMIN_PASSWORD")),
+            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN")),
             ("ADMIN_EMAIL", values.acme_email),
             ("SSH_SERVER_PORT", str(values.tunnels.ssh_server)),
             ("SSH_TUNNEL_PORTS", str(values.tunnels.ssh_tunnels)),
@@ -375,6 +376,7 @@ def _listing_manager(values: StackValues) -> ServiceSpec:
         log_owner_uid=NODE_UID,
         env=(
             ("SERVER_URL", f"http://connextcms:{CMS_PORT}"),
+            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN")),
             ("P2PVPS_HOST", values.domain),
             *_openbazaar_client_env(),
         ),

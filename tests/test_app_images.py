@@ -73,6 +73,7 @@ def cms_env(**overrides: str) -> dict[str, str]:
         "MONGO_USER": "connextcms",
         "MONGO_PASSWORD": "pa ss@w:o/rd%?#&",
         "COOKIE_SECRET": "c" * 64,
+        "CMS_SERVICE_TOKEN": "t" * 32,
         "OB_URL": "http://openbazaar:4002",
         "OB_USERNAME": "p2pvps",
         "OB_PASSWORD": "ob-secret",
@@ -89,6 +90,7 @@ def lm_env(**overrides: str) -> dict[str, str]:
         "OB_USERNAME": "p2pvps",
         "OB_PASSWORD": "ob-secret",
         "P2PVPS_HOST": "p2pvps.example.org",
+        "CMS_SERVICE_TOKEN": "t" * 32,
     }
     env.update(overrides)
     return env
@@ -292,21 +294,23 @@ LM_SPEC_LAYOUT = {"": ""}
     ],
     ids=["connextcms", "listing-manager"],
 )
-def test_patch_specs_require_the_config_module_by_a_correct_relative_path(
+def test_patch_specs_require_the_config_and_access_modules_by_a_correct_relative_path(
     spec_path: Path, layout: dict[str, str], module: str, minimum: int
 ) -> None:
     spec = json.loads(spec_path.read_text())
     checked = 0
     for entry in spec:
         assert set(entry) == {"file", "find", "replace", "count", "why"} and entry["why"]
-        for rel in re.findall(r"require\(['\"]([^'\"]*p2pvps-config[^'\"]*)['\"]\)", entry["replace"]):
+        for rel, name in re.findall(
+            r"require\(['\"]([^'\"]*(p2pvps-(?:config|access))[^'\"]*)['\"]\)", entry["replace"]
+        ):
             app_file = entry["file"]
             for prefix, target in layout.items():
                 if app_file.startswith(prefix):
                     app_file = target + app_file[len(prefix) :]
                     break
             resolved = os.path.normpath(os.path.join(os.path.dirname(app_file), rel))
-            assert resolved == module, f"{entry['file']}: {rel} resolves to {resolved}"
+            assert resolved == module.replace("p2pvps-config", name), f"{entry['file']}: {rel} resolves to {resolved}"
             checked += 1
     assert checked >= minimum
 
@@ -347,6 +351,8 @@ def test_cms_config_accepts_the_contract() -> None:
         ({"PORT": "3001"}, "PORT must be 3000"),
         ({"MONGO_PASSWORD": ""}, "MONGO_PASSWORD is required"),
         ({"COOKIE_SECRET": "short"}, "COOKIE_SECRET"),
+        ({"CMS_SERVICE_TOKEN": ""}, "CMS_SERVICE_TOKEN"),
+        ({"CMS_SERVICE_TOKEN": "t" * 31}, "CMS_SERVICE_TOKEN"),
         ({"OB_URL": "http://openbazaar:4002/"}, "OB_URL"),
         ({"OB_USERNAME": "a:b"}, "OB_USERNAME"),
         ({"OB_PASSWORD": ""}, "OB_PASSWORD is required"),
@@ -613,6 +619,8 @@ def test_lm_config_splits_urls_for_upstream_code() -> None:
         ({"OB_PASSWORD": ""}, "OB_PASSWORD"),
         ({"OB_USERNAME": "a:b"}, "OB_USERNAME"),
         ({"P2PVPS_HOST": ""}, "P2PVPS_HOST"),
+        ({"CMS_SERVICE_TOKEN": ""}, "CMS_SERVICE_TOKEN"),
+        ({"CMS_SERVICE_TOKEN": "t" * 31}, "CMS_SERVICE_TOKEN"),
     ],
 )
 def test_lm_config_refuses_bad_values(overrides: dict[str, str], message: str) -> None:

@@ -519,49 +519,85 @@ def test_preload_exits_promptly_on_sigterm(context: Path) -> None:
 
 
 FAKE_KEYSTONE = """
-var saved = [];
-function Model(data) { this.data = data; }
+var saved = [], settings = {}, existing = JSON.parse(process.env.FAKE_EXISTING || 'null');
+function Model(data) { this.data = data; this.id = '5a00000000000000000000a1'; }
+Model.prototype.set = function (key, value) { this.data[key] = value; };
 Model.prototype.save = function (cb) { saved.push(this.data); cb(null); };
+Model.findOne = function (query) {
+  return { exec: function (cb) { cb(null, existing && existing.email === query.email ? new Model(existing) : null); } };
+};
 module.exports = { list: function (name) { if (name !== 'User') throw new Error(name); return { model: Model }; },
-                   saved: saved };
+                   set: function (key, value) { settings[key] = value; }, saved: saved, settings: settings };
 """
+ADMIN_ID = "5a00000000000000000000a1"
+FIRST_ADMIN = {"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "a-long-password"}
 
 
-@pytest.mark.parametrize(
-    ("env", "created"),
-    [
-        ({"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "a-long-password"}, True),
-        ({"ADMIN_EMAIL": "ops@example.org"}, False),
-        ({"CMS_ADMIN_PASSWORD": "a-long-password"}, False),
-        ({"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "short"}, False),
-    ],
-    ids=["both", "no-password", "no-email", "short-password"],
-)
-def test_first_admin_update(tmp_path: Path, env: dict[str, str], created: bool) -> None:
+def run_first_admin_update(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The update in the image's layout (app/updates/), with publicsettings.json a link into the
+    data volume as assemble-cms.sh makes it, against a fake KeystoneJS."""
     modules = tmp_path / "node_modules/keystone"
     modules.mkdir(parents=True)
     (modules / "index.js").write_text(FAKE_KEYSTONE)
+    (tmp_path / "app/updates").mkdir(parents=True)
+    update = tmp_path / "app/updates/0.0.1-admins.js"
+    shutil.copy(CMS / "updates/0.0.1-admins.js", update)
+    (tmp_path / "data").mkdir()
+    seed = {"superUsers": [], "adminUsers": [], "privatePagesSection": "x"}
+    (tmp_path / "data/publicsettings.json").write_text(json.dumps(seed))
+    (tmp_path / "app/public/js").mkdir(parents=True)
+    (tmp_path / "app/public/js/publicsettings.json").symlink_to(tmp_path / "data/publicsettings.json")
     script = textwrap.dedent(f"""
-        var update = require({json.dumps(str(CMS / "updates/0.0.1-admins.js"))});
-        update(function (err) {{
-          console.log(JSON.stringify({{error: err ? err.message : null, saved: require('keystone').saved}}));
+        var keystone = require('keystone');
+        require({json.dumps(str(update))})(function (err) {{
+          console.log(JSON.stringify({{error: err ? err.message : null, saved: keystone.saved,
+                                       settings: keystone.settings}}));
         }});
     """)
     result = node("-e", script, env=base_env() | env | {"NODE_PATH": str(tmp_path / "node_modules")})
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    if created:
-        assert outcome["error"] is None
-        assert outcome["saved"] == [
-            {
-                "name": {"first": "Site", "last": "Administrator"},
-                "email": "ops@example.org",
-                "password": "a-long-password",
-                "isAdmin": True,
-            }
-        ]
-    else:
-        assert outcome["saved"] == [] and "CMS_ADMIN_PASSWORD" in outcome["error"]
+    assert (tmp_path / "app/public/js/publicsettings.json").is_symlink()
+    outcome["publicsettings"] = json.loads((tmp_path / "data/publicsettings.json").read_text())
+    return outcome
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ADMIN_EMAIL": "ops@example.org"},
+        {"CMS_ADMIN_PASSWORD": "a-long-password"},
+        FIRST_ADMIN | {"CMS_ADMIN_PASSWORD": "short"},
+    ],
+    ids=["no-password", "no-email", "short-password"],
+)
+def test_first_admin_update_refuses_without_a_strong_password(tmp_path: Path, env: dict[str, str]) -> None:
+    outcome = run_first_admin_update(tmp_path, env)
+    assert outcome["saved"] == [] and "CMS_ADMIN_PASSWORD" in outcome["error"]
+    assert outcome["publicsettings"]["superUsers"] == []
+
+
+def test_first_admin_update_creates_the_administrator_of_keystone_and_of_the_dashboard(tmp_path: Path) -> None:
+    outcome = run_first_admin_update(tmp_path, FIRST_ADMIN)
+    assert outcome["error"] is None
+    assert outcome["saved"] == [
+        {
+            "name": {"first": "Site", "last": "Administrator"},
+            "email": "ops@example.org",
+            "password": "a-long-password",
+            "isAdmin": True,
+        }
+    ]
+    assert outcome["publicsettings"] == {"superUsers": [ADMIN_ID], "adminUsers": [ADMIN_ID], "privatePagesSection": "x"}
+    assert outcome["settings"] == {"superusers": [ADMIN_ID], "admins": [ADMIN_ID]}, "the running CMS knows it too"
+
+
+def test_first_admin_update_after_a_half_done_start_promotes_the_account_it_made(tmp_path: Path) -> None:
+    existing = {"email": "ops@example.org", "password": "old-hash"}
+    outcome = run_first_admin_update(tmp_path, FIRST_ADMIN | {"FAKE_EXISTING": json.dumps(existing)})
+    assert outcome["error"] is None
+    assert outcome["saved"] == [{"email": "ops@example.org", "password": "a-long-password", "isAdmin": True}]
+    assert outcome["publicsettings"]["superUsers"] == [ADMIN_ID]
 
 
 # --------------------------------------------------------------------------- lockfiles

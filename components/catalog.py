@@ -160,6 +160,7 @@ class StackValues:
     tunnels: TunnelPorts
     certbot_image: str | None
     dns_plugin: str
+    admin_cidrs: tuple[str, ...]
     dns_credentials: tuple[tuple[str, Secret], ...] = field(default=())
 
     @property
@@ -168,6 +169,10 @@ class StackValues:
 
 
 DNS_PLUGINS = {"digitalocean": "digitalocean", "aws": "route53", "vultr": "vultr"}
+# Who reaches the CMS's admin UI on the local stack. Nginx is published on 127.0.0.1 only, so
+# every client is this machine, but Docker's proxy hands those connections to Nginx from the
+# stack network's gateway: loopback plus the private ranges Docker takes its networks from.
+LOCAL_ADMIN_CIDRS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 DNS_CREDENTIALS = {
     "digitalocean": (("DO_TOKEN", Secret("DO_TOKEN")),),
     "route53": (
@@ -190,6 +195,7 @@ def stack_values(settings: Settings) -> StackValues:
         tunnels=settings.tunnels,
         certbot_image=CERTBOT_IMAGES[plugin] if plugin else None,
         dns_plugin=plugin or "none",
+        admin_cidrs=settings.admin.cidrs if plugin else LOCAL_ADMIN_CIDRS,
         dns_credentials=DNS_CREDENTIALS.get(plugin or "", ()),
     )
 
@@ -223,7 +229,12 @@ def _nginx(values: StackValues) -> ServiceSpec:
     config = ServiceFile(
         target="/etc/nginx/conf.d/default.conf",
         content=render_site_config(
-            NginxParams(domain=values.domain, tunnel_domain=values.tunnel_domain, hsts_max_age=values.hsts_max_age)
+            NginxParams(
+                domain=values.domain,
+                tunnel_domain=values.tunnel_domain,
+                hsts_max_age=values.hsts_max_age,
+                admin_cidrs=values.admin_cidrs,
+            )
         ),
         compose_source="./nginx/templates/default.conf.template",
         compose_target="/etc/nginx/templates/default.conf.template",
@@ -243,6 +254,7 @@ def _nginx(values: StackValues) -> ServiceSpec:
             ("P2PVPS_DOMAIN", values.domain),
             ("P2PVPS_TUNNEL_DOMAIN", values.tunnel_domain),
             ("P2PVPS_TLS_NAMES", tls_names(values.domain, values.tunnel_domain)),
+            ("P2PVPS_ADMIN_CIDRS", " ".join(values.admin_cidrs)),
             ("NGINX_ENVSUBST_FILTER", "^P2PVPS_"),
         ),
         files=(config,),

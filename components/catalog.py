@@ -180,6 +180,7 @@ class StackValues:
     ipv6: bool
     certbot_image: str | None
     dns_plugin: str
+    admin_cidrs: tuple[str, ...]
     dns_credentials: tuple[tuple[str, Secret], ...] = field(default=())
 
     @property
@@ -188,6 +189,10 @@ class StackValues:
 
 
 DNS_PLUGINS = {"digitalocean": "digitalocean", "aws": "route53", "vultr": "vultr"}
+# Who reaches the CMS's admin UI on the local stack. Nginx is published on 127.0.0.1 only, so
+# every client is this machine, but Docker's proxy hands those connections to Nginx from the
+# stack network's gateway: loopback plus the private ranges Docker takes its networks from.
+LOCAL_ADMIN_CIDRS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 DNS_CREDENTIALS = {
     "digitalocean": (("DO_TOKEN", Secret("DO_TOKEN")),),
     "route53": (
@@ -211,6 +216,7 @@ def stack_values(settings: Settings) -> StackValues:
         ipv6=settings.ipv6,
         certbot_image=CERTBOT_IMAGES[plugin] if plugin else None,
         dns_plugin=plugin or "none",
+        admin_cidrs=settings.admin.cidrs if plugin else LOCAL_ADMIN_CIDRS,
         dns_credentials=DNS_CREDENTIALS.get(plugin or "", ()),
     )
 
@@ -249,6 +255,7 @@ def _nginx(values: StackValues) -> ServiceSpec:
                 tunnel_domain=values.tunnel_domain,
                 listen_addresses=("*", "[::]") if values.ipv6 else ("*",),
                 hsts_max_age=values.hsts_max_age,
+                admin_cidrs=values.admin_cidrs,
             )
         ),
         compose_source="./nginx/templates/default.conf.template",
@@ -270,6 +277,7 @@ def _nginx(values: StackValues) -> ServiceSpec:
             ("P2PVPS_DOMAIN", values.domain),
             ("P2PVPS_TUNNEL_DOMAIN", values.tunnel_domain),
             ("P2PVPS_TLS_NAMES", tls_names(values.domain, values.tunnel_domain)),
+            ("P2PVPS_ADMIN_CIDRS", " ".join(values.admin_cidrs)),
             ("NGINX_ENVSUBST_FILTER", "^P2PVPS_"),
         ),
         files=(config,),
@@ -370,6 +378,7 @@ def _connextcms(values: StackValues) -> ServiceSpec:
             ("MONGO_PASSWORD", Secret("MONGO_APP_PASSWORD")),
             ("COOKIE_SECRET", Secret("CMS_COOKIE_SECRET")),
             ("CMS_ADMIN_PASSWORD", Secret("CMS_ADMIN_PASSWORD")),
+            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN")),
             ("ADMIN_EMAIL", values.acme_email),
             ("SSH_SERVER_PORT", str(values.tunnels.ssh_server)),
             ("SSH_TUNNEL_PORTS", str(values.tunnels.ssh_tunnels)),
@@ -410,6 +419,7 @@ def _listing_manager(values: StackValues) -> ServiceSpec:
         log_owner_uid=NODE_UID,
         env=(
             ("SERVER_URL", f"http://connextcms:{CMS_PORT}"),
+            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN")),
             ("P2PVPS_HOST", values.domain),
             *_openbazaar_client_env(),
         ),

@@ -59,6 +59,7 @@ def compose_values() -> StackValues:
         ipv6=False,
         certbot_image=services.CERTBOT_IMAGES["digitalocean"],
         dns_plugin="digitalocean",
+        admin_cidrs=("${P2PVPS_ADMIN_CIDRS:?set P2PVPS_ADMIN_CIDRS in .env}",),
         dns_credentials=(("DO_TOKEN", Secret("DO_TOKEN", required=False)),),
     )
 
@@ -151,6 +152,11 @@ def render_env_example(catalog: tuple[ServiceSpec, ...]) -> str:
         "P2PVPS_LOG_DIR=/home/p2pvps/.p2pvps/logs",
         "# 127.0.0.1 for a local sandbox.",
         "P2PVPS_BIND_ADDRESS=0.0.0.0",
+        "# The one CIDR that reaches the CMS's admin UI (/keystone), dashboard and admin APIs through Nginx.",
+        "# 127.0.0.1/32 lets nobody in: Docker hands Nginx even this machine's connections from the",
+        "# p2pvps network's gateway. Put your own address here, or that gateway for this machine only",
+        "# (docker network inspect p2pvps --format '{{(index .IPAM.Config 0).Gateway}}').",
+        "P2PVPS_ADMIN_CIDRS=127.0.0.1/32",
         "# Secrets: long random letters and digits; OB_API_PASSWORD_SHA256 is the hex SHA-256 of",
         '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum).',
     ]
@@ -170,7 +176,11 @@ def generated_files() -> dict[Path, str]:
         + PREPARE_PREAMBLE
         + prepare_script(catalog, dirs, Privilege.ROOT),
         NGINX_TEMPLATE: render_site_config(
-            NginxParams(domain="${P2PVPS_DOMAIN}", tunnel_domain="${P2PVPS_TUNNEL_DOMAIN}")
+            NginxParams(
+                domain="${P2PVPS_DOMAIN}",
+                tunnel_domain="${P2PVPS_TUNNEL_DOMAIN}",
+                admin_cidrs=("${P2PVPS_ADMIN_CIDRS}",),
+            )
         ),
     }
 

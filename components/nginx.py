@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass, field
 from importlib import resources
 
-from components import dns
+from components import cms_routes, dns
 
 # Mozilla SSL configuration generator, "intermediate" profile (guideline 5.7).
 MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
@@ -37,6 +37,8 @@ LT_API_CONNECTIONS = 10
 LT_VISITOR_CONNECTIONS = 50
 # With staging (untrusted) certificates a long HSTS policy would lock browsers out of the site.
 HSTS_MAX_AGE_STAGING = 300
+# Who reaches the CMS's admin UI and admin APIs when nothing else is said: this machine only.
+LOOPBACK_CIDRS = ("127.0.0.1/32", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class NginxParams:
     resolver: str | None = "127.0.0.11"
     client_max_body_size: str = "50m"
     hsts_max_age: int = HSTS_MAX_AGE
+    admin_cidrs: tuple[str, ...] = LOOPBACK_CIDRS
 
     def listen(self, port: int, options: str = "") -> str:
         """The `listen` lines of a server block: one per address."""
@@ -100,6 +103,47 @@ def _tls_block(params: NginxParams, paths: TlsPaths) -> str:
 def _proxy_block(variable: str, upstream: str) -> str:
     """Proxy through a variable, so the upstream name is resolved per request, not at start."""
     return _template("nginx-proxy.conf").substitute(variable=variable, upstream=upstream).rstrip("\n")
+
+
+def _location(match: str, directives: tuple[str, ...], proxy: str, comment: str) -> str:
+    modifier, _, pattern = match.partition(" ")
+    quoted = f'{modifier} "{pattern}"' if modifier.startswith("~") else match
+    lines = "".join(f"        {directive};\n" for directive in directives)
+    return f"    # {comment}\n    location {quoted} {{\n{lines}{proxy}\n    }}\n"
+
+
+def _cms_locations(params: NginxParams) -> str:
+    """The site server's locations: the public routes for anyone, everything else for adminCidrs only."""
+    proxy = "\n".join(
+        (
+            _proxy_block("cms_upstream", params.cms_upstream),
+            f'        proxy_set_header {cms_routes.SERVICE_TOKEN_HEADER} "";',
+            "        proxy_cookie_flags ~ secure samesite=lax;",
+        )
+    )
+    public = []
+    for route in cms_routes.PUBLIC_ROUTES:
+        directives = (f"client_max_body_size {cms_routes.PUBLIC_BODY_LIMIT}",)
+        if route.rate_limit:
+            limit = route.rate_limit
+            directives += (f"limit_req zone={limit.zone} burst={limit.burst} nodelay", "limit_req_status 429")
+        public.append(_location(route.location, directives, proxy, route.callers))
+    admin = (
+        *(f"allow {cidr}" for cidr in params.admin_cidrs),
+        "deny all",
+        f"client_max_body_size {cms_routes.ADMIN_BODY_LIMIT}",
+    )
+    everything_else = _location(
+        "/", admin, proxy, "Everything else (the admin UI, the dashboard, the admin APIs): adminCidrs only"
+    )
+    return "".join(public) + everything_else
+
+
+def _cms_rate_zones() -> str:
+    return "".join(
+        f"limit_req_zone $binary_remote_addr zone={limit.zone}:10m rate={limit.rate};\n"
+        for limit in cms_routes.RATE_LIMITS
+    )
 
 
 def render_site_config(params: NginxParams) -> str:
@@ -129,6 +173,7 @@ def render_site_config(params: NginxParams) -> str:
         lt_visitor_connections=LT_VISITOR_CONNECTIONS,
         site_tls=_tls_block(params, params.site_tls),
         localtunnel_tls=_tls_block(params, params.localtunnel_tls),
-        cms_proxy=_proxy_block("cms_upstream", params.cms_upstream),
+        cms_locations=_cms_locations(params),
+        cms_rate_zones=_cms_rate_zones(),
         localtunnel_proxy=_proxy_block("localtunnel_upstream", params.localtunnel_upstream),
     )

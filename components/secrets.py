@@ -11,7 +11,14 @@ import pulumi_random as random
 from components.catalog import Secret
 from components.settings import Settings
 
-GENERATED = ("CMS_ADMIN_PASSWORD", "CMS_COOKIE_SECRET", "MONGO_APP_PASSWORD", "MONGO_ROOT_PASSWORD", "OB_API_PASSWORD")
+GENERATED = (
+    "CMS_ADMIN_PASSWORD",
+    "CMS_COOKIE_SECRET",
+    "CMS_SERVICE_TOKEN",
+    "MONGO_APP_PASSWORD",
+    "MONGO_ROOT_PASSWORD",
+    "OB_API_PASSWORD",
+)
 PASSWORD_LENGTH = 32
 
 

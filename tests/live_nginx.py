@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components import dns
-from components.nginx import NginxParams, TlsPaths, render_site_config
+from components.nginx import LOOPBACK_CIDRS, NginxParams, TlsPaths, render_site_config
 from e2e_helpers import background, free_port, port_is_free, wait_until
 from tools import require
 
@@ -139,6 +139,7 @@ def running_nginx(
     localtunnel_upstream: str,
     domain: str = DOMAIN,
     tunnel_domain: str | None = None,
+    admin_cidrs: tuple[str, ...] = LOOPBACK_CIDRS,
 ) -> Iterator[RunningNginx]:
     """Start nginx with the rendered site configuration; stop it afterwards."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -158,6 +159,7 @@ def running_nginx(
         localtunnel_tls=tls.localtunnel,
         acme_webroot=str(webroot),
         resolver=None,
+        admin_cidrs=admin_cidrs,
     )
     config = render_site_config(params)
     with nginx_serving(directory, config, https_port):

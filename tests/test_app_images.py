@@ -75,6 +75,7 @@ def cms_env(**overrides: str) -> dict[str, str]:
         "MONGO_USER": "connextcms",
         "MONGO_PASSWORD": "pa ss@w:o/rd%?#&",
         "COOKIE_SECRET": "c" * 64,
+        "CMS_SERVICE_TOKEN": "t" * 32,
         "OB_URL": "http://openbazaar:4002",
         "OB_USERNAME": "p2pvps",
         "OB_PASSWORD": "ob-secret",
@@ -91,6 +92,7 @@ def lm_env(**overrides: str) -> dict[str, str]:
         "OB_USERNAME": "p2pvps",
         "OB_PASSWORD": "ob-secret",
         "P2PVPS_HOST": "p2pvps.example.org",
+        "CMS_SERVICE_TOKEN": "t" * 32,
     }
     env.update(overrides)
     return env
@@ -294,21 +296,23 @@ LM_SPEC_LAYOUT = {"": ""}
     ],
     ids=["connextcms", "listing-manager"],
 )
-def test_patch_specs_require_the_config_module_by_a_correct_relative_path(
+def test_patch_specs_require_the_config_and_access_modules_by_a_correct_relative_path(
     spec_path: Path, layout: dict[str, str], module: str, minimum: int
 ) -> None:
     spec = json.loads(spec_path.read_text())
     checked = 0
     for entry in spec:
         assert set(entry) == {"file", "find", "replace", "count", "why"} and entry["why"]
-        for rel in re.findall(r"require\(['\"]([^'\"]*p2pvps-config[^'\"]*)['\"]\)", entry["replace"]):
+        for rel, name in re.findall(
+            r"require\(['\"]([^'\"]*(p2pvps-(?:config|access))[^'\"]*)['\"]\)", entry["replace"]
+        ):
             app_file = entry["file"]
             for prefix, target in layout.items():
                 if app_file.startswith(prefix):
                     app_file = target + app_file[len(prefix) :]
                     break
             resolved = os.path.normpath(os.path.join(os.path.dirname(app_file), rel))
-            assert resolved == module, f"{entry['file']}: {rel} resolves to {resolved}"
+            assert resolved == module.replace("p2pvps-config", name), f"{entry['file']}: {rel} resolves to {resolved}"
             checked += 1
     assert checked >= minimum
 
@@ -349,6 +353,8 @@ def test_cms_config_accepts_the_contract() -> None:
         ({"PORT": "3001"}, "PORT must be 3000"),
         ({"MONGO_PASSWORD": ""}, "MONGO_PASSWORD is required"),
         ({"COOKIE_SECRET": "short"}, "COOKIE_SECRET"),
+        ({"CMS_SERVICE_TOKEN": ""}, "CMS_SERVICE_TOKEN"),
+        ({"CMS_SERVICE_TOKEN": "t" * 31}, "CMS_SERVICE_TOKEN"),
         ({"OB_URL": "http://openbazaar:4002/"}, "OB_URL"),
         ({"OB_USERNAME": "a:b"}, "OB_USERNAME"),
         ({"OB_PASSWORD": ""}, "OB_PASSWORD is required"),
@@ -515,49 +521,85 @@ def test_preload_exits_promptly_on_sigterm(context: Path) -> None:
 
 
 FAKE_KEYSTONE = """
-var saved = [];
-function Model(data) { this.data = data; }
+var saved = [], settings = {}, existing = JSON.parse(process.env.FAKE_EXISTING || 'null');
+function Model(data) { this.data = data; this.id = '5a00000000000000000000a1'; }
+Model.prototype.set = function (key, value) { this.data[key] = value; };
 Model.prototype.save = function (cb) { saved.push(this.data); cb(null); };
+Model.findOne = function (query) {
+  return { exec: function (cb) { cb(null, existing && existing.email === query.email ? new Model(existing) : null); } };
+};
 module.exports = { list: function (name) { if (name !== 'User') throw new Error(name); return { model: Model }; },
-                   saved: saved };
+                   set: function (key, value) { settings[key] = value; }, saved: saved, settings: settings };
 """
+ADMIN_ID = "5a00000000000000000000a1"
+FIRST_ADMIN = {"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "a-long-password"}
 
 
-@pytest.mark.parametrize(
-    ("env", "created"),
-    [
-        ({"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "a-long-password"}, True),
-        ({"ADMIN_EMAIL": "ops@example.org"}, False),
-        ({"CMS_ADMIN_PASSWORD": "a-long-password"}, False),
-        ({"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "short"}, False),
-    ],
-    ids=["both", "no-password", "no-email", "short-password"],
-)
-def test_first_admin_update(tmp_path: Path, env: dict[str, str], created: bool) -> None:
+def run_first_admin_update(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The update in the image's layout (app/updates/), with publicsettings.json a link into the
+    data volume as assemble-cms.sh makes it, against a fake KeystoneJS."""
     modules = tmp_path / "node_modules/keystone"
     modules.mkdir(parents=True)
     (modules / "index.js").write_text(FAKE_KEYSTONE)
+    (tmp_path / "app/updates").mkdir(parents=True)
+    update = tmp_path / "app/updates/0.0.1-admins.js"
+    shutil.copy(CMS / "updates/0.0.1-admins.js", update)
+    (tmp_path / "data").mkdir()
+    seed = {"superUsers": [], "adminUsers": [], "privatePagesSection": "x"}
+    (tmp_path / "data/publicsettings.json").write_text(json.dumps(seed))
+    (tmp_path / "app/public/js").mkdir(parents=True)
+    (tmp_path / "app/public/js/publicsettings.json").symlink_to(tmp_path / "data/publicsettings.json")
     script = textwrap.dedent(f"""
-        var update = require({json.dumps(str(CMS / "updates/0.0.1-admins.js"))});
-        update(function (err) {{
-          console.log(JSON.stringify({{error: err ? err.message : null, saved: require('keystone').saved}}));
+        var keystone = require('keystone');
+        require({json.dumps(str(update))})(function (err) {{
+          console.log(JSON.stringify({{error: err ? err.message : null, saved: keystone.saved,
+                                       settings: keystone.settings}}));
         }});
     """)
     result = node("-e", script, env=base_env() | env | {"NODE_PATH": str(tmp_path / "node_modules")})
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    if created:
-        assert outcome["error"] is None
-        assert outcome["saved"] == [
-            {
-                "name": {"first": "Site", "last": "Administrator"},
-                "email": "ops@example.org",
-                "password": "a-long-password",
-                "isAdmin": True,
-            }
-        ]
-    else:
-        assert outcome["saved"] == [] and "CMS_ADMIN_PASSWORD" in outcome["error"]
+    assert (tmp_path / "app/public/js/publicsettings.json").is_symlink()
+    outcome["publicsettings"] = json.loads((tmp_path / "data/publicsettings.json").read_text())
+    return outcome
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ADMIN_EMAIL": "ops@example.org"},
+        {"CMS_ADMIN_PASSWORD": "a-long-password"},
+        FIRST_ADMIN | {"CMS_ADMIN_PASSWORD": "short"},
+    ],
+    ids=["no-password", "no-email", "short-password"],
+)
+def test_first_admin_update_refuses_without_a_strong_password(tmp_path: Path, env: dict[str, str]) -> None:
+    outcome = run_first_admin_update(tmp_path, env)
+    assert outcome["saved"] == [] and "CMS_ADMIN_PASSWORD" in outcome["error"]
+    assert outcome["publicsettings"]["superUsers"] == []
+
+
+def test_first_admin_update_creates_the_administrator_of_keystone_and_of_the_dashboard(tmp_path: Path) -> None:
+    outcome = run_first_admin_update(tmp_path, FIRST_ADMIN)
+    assert outcome["error"] is None
+    assert outcome["saved"] == [
+        {
+            "name": {"first": "Site", "last": "Administrator"},
+            "email": "ops@example.org",
+            "password": "a-long-password",
+            "isAdmin": True,
+        }
+    ]
+    assert outcome["publicsettings"] == {"superUsers": [ADMIN_ID], "adminUsers": [ADMIN_ID], "privatePagesSection": "x"}
+    assert outcome["settings"] == {"superusers": [ADMIN_ID], "admins": [ADMIN_ID]}, "the running CMS knows it too"
+
+
+def test_first_admin_update_after_a_half_done_start_promotes_the_account_it_made(tmp_path: Path) -> None:
+    existing = {"email": "ops@example.org", "password": "old-hash"}
+    outcome = run_first_admin_update(tmp_path, FIRST_ADMIN | {"FAKE_EXISTING": json.dumps(existing)})
+    assert outcome["error"] is None
+    assert outcome["saved"] == [{"email": "ops@example.org", "password": "a-long-password", "isAdmin": True}]
+    assert outcome["publicsettings"]["superUsers"] == [ADMIN_ID]
 
 
 # --------------------------------------------------------------------------- lockfiles
@@ -615,6 +657,8 @@ def test_lm_config_splits_urls_for_upstream_code() -> None:
         ({"OB_PASSWORD": ""}, "OB_PASSWORD"),
         ({"OB_USERNAME": "a:b"}, "OB_USERNAME"),
         ({"P2PVPS_HOST": ""}, "P2PVPS_HOST"),
+        ({"CMS_SERVICE_TOKEN": ""}, "CMS_SERVICE_TOKEN"),
+        ({"CMS_SERVICE_TOKEN": "t" * 31}, "CMS_SERVICE_TOKEN"),
     ],
 )
 def test_lm_config_refuses_bad_values(overrides: dict[str, str], message: str) -> None:

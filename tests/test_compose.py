@@ -25,6 +25,7 @@ REQUIRED_VARIABLES = {
     "ACME_EMAIL": "ops@example.com",
     "P2PVPS_DATA_DIR": "/srv/p2pvps",
     "P2PVPS_LOG_DIR": "/home/p2pvps/.p2pvps/logs",
+    "P2PVPS_ADMIN_CIDRS": "203.0.113.7/32",
 }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from harness import containers, evaluate, stack_names
+from components.catalog import COMPOSE_DIR, LOCAL_ADMIN_CIDRS
+from harness import container_env, containers, evaluate, settings_for, stack_names
 from live_nginx import main_config, self_signed
 from tools import require, run
 
@@ -52,3 +54,31 @@ def test_nginx_check_can_fail(tmp_path: Path) -> None:
     result = nginx_test(broken, tmp_path)
     assert result.returncode != 0
     assert 'unknown directive "proxy_pas"' in result.stderr
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_the_cms_admin_surface_answers_only_the_stacks_admin_cidrs(stack: str) -> None:
+    settings = settings_for(stack)
+    expected = LOCAL_ADMIN_CIDRS if settings.cloud == "local" else settings.admin.cidrs
+    assert expected
+    config = uploaded_config(stack)
+    (admin,) = [block for block in re.findall(r"\n    location / \{\n(.*?)\n    \}", config, re.S) if "deny" in block]
+    assert re.findall(r"^ *(allow|deny) (\S+);$", admin, re.M) == [*(("allow", c) for c in expected), ("deny", "all")]
+    nginx = containers(evaluate(stack))["nginx"]
+    assert container_env(nginx)["P2PVPS_ADMIN_CIDRS"] == " ".join(expected)
+
+
+def test_nginx_accepts_the_compose_template_once_filled_in(tmp_path: Path) -> None:
+    """The compose rendering's template, filled the way the nginx image fills it (envsubst of the
+    P2PVPS_ variables only), gives the admin location the .env's CIDR."""
+    require("nginx")
+    values = {"P2PVPS_DOMAIN": "p2pvps.example.com", "P2PVPS_TUNNEL_DOMAIN": "p2pvps.example.com"}
+    values["P2PVPS_ADMIN_CIDRS"] = "203.0.113.7/32"
+    template = (COMPOSE_DIR / "nginx/templates/default.conf.template").read_text()
+    shell_format = " ".join(f"${{{name}}}" for name in values)
+    filled = run([require("envsubst"), shell_format], input=template, env=values)
+    assert filled.returncode == 0, filled.stderr
+    assert "${P2PVPS_" not in filled.stdout
+    assert "        allow 203.0.113.7/32;\n        deny all;\n" in filled.stdout
+    result = nginx_test(filled.stdout, tmp_path)
+    assert result.returncode == 0, result.stderr

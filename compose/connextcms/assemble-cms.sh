@@ -9,7 +9,7 @@
 #   CONNEXTCMS     ConnextCMS checkout
 #   SITE_TEMPLATE  site-template-connextcms/ of the P2P VPS server repository (patched)
 #   MARKET_DIST    dist/ of the built Vue market app (index.html + static/)
-#   P2PVPS_FILES   this build context (p2pvps-config.js, preload.js, updates/)
+#   P2PVPS_FILES   this build context (p2pvps-config.js, p2pvps-access.js, preload.js, updates/)
 #   OUT            output root; the app goes to OUT/app
 # Mutable data is replaced by links into DATA_DIR (default /data) and the
 # template's ../logs directory by a link to LOG_DIR (default /var/log/p2pvps).
@@ -42,7 +42,7 @@ copy_into() {
 
 [ ! -e "$app" ] || { echo "assemble-cms: $app already exists" >&2; exit 1; }
 for required in "$k4/node_modules/keystone/package.json" "$cms/models/User.js" \
-  "$site/keystone/core/keystone.js" "$dist/index.html" "$files/p2pvps-config.js"; do
+  "$site/keystone/core/keystone.js" "$dist/index.html" "$files/p2pvps-config.js" "$files/p2pvps-access.js"; do
   [ -f "$required" ] || { echo "assemble-cms: missing $required" >&2; exit 1; }
 done
 mkdir -p "$out"
@@ -97,6 +97,7 @@ cp -R "$dist/static/." "$app/public/static/"
 
 echo "assemble-cms: 4/5 P2P VPS runtime files"
 cp "$files/p2pvps-config.js" "$app/p2pvps-config.js"
+cp "$files/p2pvps-access.js" "$app/p2pvps-access.js"
 cp "$files/updates/0.0.1-admins.js" "$app/updates/0.0.1-admins.js"
 cp "$files/preload.js" "$out/preload.js"
 

@@ -56,6 +56,11 @@ function load(env) {
 
   var cookieSecret = get(env, 'COOKIE_SECRET', '');
   if (cookieSecret.length < 32) errors.push('COOKIE_SECRET is required and must have at least 32 characters (secret)');
+  c.serviceToken = get(env, 'CMS_SERVICE_TOKEN', '');
+  if (c.serviceToken.length < 32) {
+    errors.push('CMS_SERVICE_TOKEN is required and must have at least 32 characters (secret): the Listing-Manager ' +
+      'sends it to reach the routes only the stack\'s services may call');
+  }
 
   c.obUrl = get(env, 'OB_URL', 'http://openbazaar:4002');
   if (!HTTP_BASE_URL.test(c.obUrl)) {

@@ -36,11 +36,16 @@ function load(env) {
     obUsername: get(env, 'OB_USERNAME', ''),
     obPassword: get(env, 'OB_PASSWORD', ''),
     host: get(env, 'P2PVPS_HOST', ''),
+    serviceToken: get(env, 'CMS_SERVICE_TOKEN', ''),
   };
   if (config.obUsername === '' || config.obUsername.includes(':')) {
     errors.push('OB_USERNAME is required and must not contain ":"');
   }
   if (config.obPassword === '') errors.push('OB_PASSWORD is required (secret)');
+  if (config.serviceToken.length < 32) {
+    errors.push('CMS_SERVICE_TOKEN is required and must have at least 32 characters (secret): the CMS answers ' +
+      'the Listing-Manager\'s calls only with it');
+  }
   if (!HOSTNAME.test(config.host) || !config.host.includes('.')) {
     errors.push(`P2PVPS_HOST="${config.host}" must be the public host name renters SSH to, e.g. p2pvps.example.org`);
   }

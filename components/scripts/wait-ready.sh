@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Readiness gate, run over SSH as the admin user; the program sets data_dir in the line above.
 # Succeeds once cloud-init has finished, the data volume is mounted and Docker answers. What it
 # prints on failure is what `pulumi up` shows the operator.

@@ -33,9 +33,6 @@ from components.settings import Settings, TunnelPorts
 
 COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
 LOG_DIR_IN_CONTAINER = "/var/log/p2pvps"
-# Docker's own container logs: the compact local driver, rotated; the host's daemon defaults too.
-LOG_DRIVER = "local"
-LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
 # The non-root user the project's images run as (the node images' "node" user).
 NODE_UID = 1000
 MONGO_UID = 999

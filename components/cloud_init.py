@@ -12,8 +12,8 @@ from importlib import resources
 
 import yaml
 
-from components.catalog import LOG_DRIVER, LOG_OPTIONS
 from components.metadata_guard import DOCKER_DROP_IN_PATH, GUARD_PATH, docker_drop_in, guard_script
+from components.runtime import LOG_DRIVER, LOG_OPTIONS, log_tree
 
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
 DOCKER_PACKAGES = ("docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin")
@@ -151,8 +151,7 @@ def docker_daemon_config() -> str:
 
 def log_dirs(params: CloudInitParams) -> tuple[str, ...]:
     """The admin's log tree; the stack's prepare step adds a directory per service, owned by its user."""
-    base = f"{params.home}/.p2pvps"
-    return (base, f"{base}/logs")
+    return log_tree(params.home)
 
 
 def render_cloud_config(params: CloudInitParams) -> str:

@@ -12,12 +12,12 @@ from typing import Any
 import yaml
 
 from components import catalog as services
-from components.catalog import COMPOSE_DIR, LOG_DRIVER, LOG_OPTIONS, Exposure, Secret, ServiceSpec, StackValues
-from components.docker_stack import NETWORK_NAME
-from components.host_dirs import HostDirs, Privilege, prepare_script
+from components.catalog import COMPOSE_DIR, Exposure, Secret, ServiceSpec, StackValues
 from components.nginx import HSTS_MAX_AGE, NginxParams, render_site_config
 from components.ports import PortRange
+from components.prepare_dirs import Privilege, prepare_script
 from components.project import config_schema
+from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, volume_name
 from components.settings import TunnelPorts
 
 HEADER = "# Generated from components/catalog.py by `python -m components.compose`; do not edit.\n"
@@ -127,7 +127,7 @@ def render_compose(catalog: tuple[ServiceSpec, ...]) -> str:
         "networks": {NETWORK_NAME: {"name": NETWORK_NAME, "driver": "bridge"}},
         "volumes": {
             volume.name: {
-                "name": f"p2pvps_{volume.name}",
+                "name": volume_name(volume.name),
                 "driver": "local",
                 "driver_opts": {"type": "none", "o": "bind", "device": f"{DATA_DIR}/{volume.name}"},
             }

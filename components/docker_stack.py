@@ -9,12 +9,12 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from components.build_context import image_tag
-from components.catalog import LOG_DRIVER, LOG_OPTIONS, DataVolume, Exposure, ServiceSpec, data_volumes
+from components.catalog import DataVolume, Exposure, ServiceSpec, data_volumes
 from components.container_slices import install_script, slice_name
-from components.host_dirs import Privilege, prepare_script
 from components.hosts.base import HostHandle
+from components.prepare_dirs import Privilege, prepare_script
+from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, volume_name
 
-NETWORK_NAME = "p2pvps"
 HEALTHY_TIMEOUT_S = 300
 # A fixed unique-local prefix: with IPv6 published, containers get addresses here and ip6tables
 # forwards to them (there is no userland proxy to bridge IPv6 to IPv4).
@@ -167,7 +167,7 @@ class ContainerStack(pulumi.ComponentResource):
         volumes = {
             volume.name: docker.Volume(
                 f"{name}-volume-{volume.name}",
-                name=f"p2pvps_{volume.name}",
+                name=volume_name(volume.name),
                 driver="local",
                 driver_opts={"type": "none", "o": "bind", "device": host.dirs.data(volume.name)},
                 opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(depends_on=[prepare])),

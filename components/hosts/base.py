@@ -12,10 +12,9 @@ import pulumi_command as command
 import pulumi_tls as tls
 
 from components.cloud_init import CloudInitParams, render_cloud_config
-from components.host_dirs import HostDirs
+from components.runtime import SERVER_DATA_DIR, HostDirs, server_dirs
 from components.settings import Settings
 
-DATA_DIR = "/srv/p2pvps"
 GATE_TIMEOUT = "20m"
 
 
@@ -74,10 +73,6 @@ def required_secret(value: pulumi.Output[str] | None, key: str) -> pulumi.Output
     return pulumi.Output.secret(value)
 
 
-def remote_dirs(admin_user: str) -> HostDirs:
-    return HostDirs(data_dir=DATA_DIR, log_root=f"/home/{admin_user}/.p2pvps/logs")
-
-
 def pinned_ssh_options(host_public_key: str) -> list[str]:
     """OpenSSH client options that accept only the pinned host key, without any known_hosts file.
 
@@ -128,7 +123,7 @@ def user_data(settings: Settings, host: HostKey, data_device: pulumi.Input[str])
                 host_key_private=values[0],
                 host_key_public=values[1],
                 data_device=values[2],
-                data_dir=DATA_DIR,
+                data_dir=SERVER_DATA_DIR,
                 reboot_time=settings.reboot_time,
             )
         )
@@ -153,7 +148,7 @@ def server_handle(
         f"{name}-ready", connection=ssh.connection(), generation=machine.id, depends_on=ready_after, parent=parent
     )
     return HostHandle(
-        dirs=remote_dirs(settings.admin.user),
+        dirs=server_dirs(settings.admin.user),
         publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
         ssh=ssh,
         ready=gate,
@@ -181,7 +176,7 @@ def readiness_gate(
     return command.remote.Command(
         name,
         connection=connection,
-        create=readiness_script(DATA_DIR),
+        create=readiness_script(SERVER_DATA_DIR),
         triggers=[generation],
         opts=pulumi.ResourceOptions(
             parent=parent,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 
-from components.host_dirs import HostDirs
 from components.hosts.base import HostHandle
 from components.ports import PublicPort
+from components.runtime import local_dirs
 from components.settings import Settings
 
 
@@ -23,9 +21,8 @@ class LocalHost(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:local:Host", name, None, opts)
-        base = Path.home() / ".p2pvps"
         self.handle = HostHandle(
-            dirs=HostDirs(data_dir=str(base / "data"), log_root=str(base / "logs")),
+            dirs=local_dirs(),
             publish_addresses=("127.0.0.1",),
         )
         self.register_outputs({"dataDir": self.handle.dirs.data_dir, "logRoot": self.handle.dirs.log_root})

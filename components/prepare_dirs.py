@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
 from components.catalog import ServiceSpec, data_volumes
+from components.runtime import HostDirs
 
 
 class Privilege(Enum):
@@ -35,20 +35,6 @@ ensure_dir() {
   fi
 }
 """
-
-
-@dataclass(frozen=True)
-class HostDirs:
-    """Where state and logs live on the host."""
-
-    data_dir: str
-    log_root: str
-
-    def data(self, volume: str) -> str:
-        return f"{self.data_dir}/{volume}"
-
-    def logs(self, service: str) -> str:
-        return f"{self.log_root}/{service}"
 
 
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./${}:?-]+$")

@@ -13,8 +13,6 @@ from pathlib import Path
 
 from components import dns
 from components.nginx import (
-    HSTS_MAX_AGE,
-    HSTS_MAX_AGE_STAGING,
     LOCALTUNNEL_CERT_NAME,
     SITE_CERT_NAME,
     NginxParams,
@@ -29,7 +27,7 @@ from components.ports import (
     PublicPort,
     admin_ssh_port,
 )
-from components.settings import Settings, TunnelPorts
+from components.settings import TunnelPorts
 
 COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
 LOG_DIR_IN_CONTAINER = "/var/log/p2pvps"
@@ -38,12 +36,6 @@ NODE_UID = 1000
 MONGO_UID = 999
 
 MONGO_IMAGE = "mongo:4.4.29"
-CERTBOT_VERSION = "v4.0.0"
-CERTBOT_IMAGES = {
-    "digitalocean": f"certbot/dns-digitalocean:{CERTBOT_VERSION}",
-    "route53": f"certbot/dns-route53:{CERTBOT_VERSION}",
-    "vultr": f"certbot/certbot:{CERTBOT_VERSION}",
-}
 OPENBAZAAR_API_USER = "p2pvps"
 MONGO_APP_DB = "connextcms"
 MONGO_APP_USER = "connextcms"
@@ -71,11 +63,25 @@ class ServicePort:
     protocol: str = "tcp"
 
 
+class SecretSource(Enum):
+    """Where the value of a secret comes from."""
+
+    GENERATED = "generated"
+    """made by the program with pulumi_random"""
+    DERIVED = "derived"
+    """computed from another secret (OpenBazaar's password hash)"""
+    CONFIG = "config"
+    """a secret setting of the stack (`pulumi config set --secret`)"""
+    HOST = "host"
+    """supplied by the cloud's host (certbot's DNS credentials)"""
+
+
 @dataclass(frozen=True)
 class Secret:
     """A secret the stack supplies; `name` is also its environment variable in the compose file."""
 
     name: str
+    source: SecretSource
     required: bool = True
 
 
@@ -183,39 +189,6 @@ class StackValues:
     @property
     def issues_certificates(self) -> bool:
         return self.certbot_image is not None
-
-
-DNS_PLUGINS = {"digitalocean": "digitalocean", "aws": "route53", "vultr": "vultr"}
-# Who reaches the CMS's admin UI on the local stack. Nginx is published on 127.0.0.1 only, so
-# every client is this machine, but Docker's proxy hands those connections to Nginx from the
-# stack network's gateway: loopback plus the private ranges Docker takes its networks from.
-LOCAL_ADMIN_CIDRS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-DNS_CREDENTIALS = {
-    "digitalocean": (("DO_TOKEN", Secret("DO_TOKEN")),),
-    "route53": (
-        ("AWS_ACCESS_KEY_ID", Secret("AWS_ACCESS_KEY_ID")),
-        ("AWS_SECRET_ACCESS_KEY", Secret("AWS_SECRET_ACCESS_KEY")),
-    ),
-    "vultr": (("VULTR_API_KEY", Secret("VULTR_API_KEY")),),
-}
-
-
-def stack_values(settings: Settings) -> StackValues:
-    """The catalog's inputs for a deployed stack."""
-    plugin = DNS_PLUGINS.get(settings.cloud)
-    return StackValues(
-        domain=settings.domain,
-        tunnel_domain=settings.tunnel_domain,
-        acme_email=settings.admin_email,
-        acme_staging="true" if settings.acme_staging else "false",
-        hsts_max_age=HSTS_MAX_AGE_STAGING if settings.acme_staging else HSTS_MAX_AGE,
-        tunnels=settings.tunnels,
-        ipv6=settings.ipv6,
-        certbot_image=CERTBOT_IMAGES[plugin] if plugin else None,
-        dns_plugin=plugin or "none",
-        admin_cidrs=settings.admin.cidrs if plugin else LOCAL_ADMIN_CIDRS,
-        dns_credentials=DNS_CREDENTIALS.get(plugin or "", ()),
-    )
 
 
 def _port(purpose: str, port: int, exposure: Exposure) -> ServicePort:
@@ -336,10 +309,10 @@ def _mongodb() -> ServiceSpec:
         log_owner_uid=MONGO_UID,
         env=(
             ("MONGO_INITDB_ROOT_USERNAME", "root"),
-            ("MONGO_INITDB_ROOT_PASSWORD", Secret("MONGO_ROOT_PASSWORD")),
+            ("MONGO_INITDB_ROOT_PASSWORD", Secret("MONGO_ROOT_PASSWORD", SecretSource.GENERATED)),
             ("MONGO_APP_DB", MONGO_APP_DB),
             ("MONGO_APP_USER", MONGO_APP_USER),
-            ("MONGO_APP_PASSWORD", Secret("MONGO_APP_PASSWORD")),
+            ("MONGO_APP_PASSWORD", Secret("MONGO_APP_PASSWORD", SecretSource.GENERATED)),
         ),
         files=(
             _static_file("mongodb/initdb/10-create-app-user.sh", "/docker-entrypoint-initdb.d/10-create-app-user.sh"),
@@ -351,7 +324,7 @@ def _openbazaar_client_env() -> tuple[tuple[str, EnvValue], ...]:
     return (
         ("OB_URL", f"http://openbazaar:{OPENBAZAAR_API_PORT}"),
         ("OB_USERNAME", OPENBAZAAR_API_USER),
-        ("OB_PASSWORD", Secret("OB_API_PASSWORD")),
+        ("OB_PASSWORD", Secret("OB_API_PASSWORD", SecretSource.GENERATED)),
     )
 
 
@@ -372,10 +345,10 @@ def _connextcms(values: StackValues) -> ServiceSpec:
             ("MONGO_PORT", "27017"),
             ("MONGO_DB", MONGO_APP_DB),
             ("MONGO_USER", MONGO_APP_USER),
-            ("MONGO_PASSWORD", Secret("MONGO_APP_PASSWORD")),
-            ("COOKIE_SECRET", Secret("CMS_COOKIE_SECRET")),
-            ("CMS_ADMIN_PASSWORD", Secret("CMS_ADMIN_PASSWORD")),
-            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN")),
+            ("MONGO_PASSWORD", Secret("MONGO_APP_PASSWORD", SecretSource.GENERATED)),
+            ("COOKIE_SECRET", Secret("CMS_COOKIE_SECRET", SecretSource.GENERATED)),
+            ("CMS_ADMIN_PASSWORD", Secret("CMS_ADMIN_PASSWORD", SecretSource.GENERATED)),
+            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN", SecretSource.GENERATED)),
             ("ADMIN_EMAIL", values.acme_email),
             ("SSH_SERVER_PORT", str(values.tunnels.ssh_server)),
             ("SSH_TUNNEL_PORTS", str(values.tunnels.ssh_tunnels)),
@@ -400,7 +373,7 @@ def _openbazaar() -> ServiceSpec:
         log_owner_uid=NODE_UID,
         env=(
             ("OB_API_USERNAME", OPENBAZAAR_API_USER),
-            ("OB_API_PASSWORD_SHA256", Secret("OB_API_PASSWORD_SHA256")),
+            ("OB_API_PASSWORD_SHA256", Secret("OB_API_PASSWORD_SHA256", SecretSource.DERIVED)),
         ),
     )
 
@@ -416,7 +389,7 @@ def _listing_manager(values: StackValues) -> ServiceSpec:
         log_owner_uid=NODE_UID,
         env=(
             ("SERVER_URL", f"http://connextcms:{CMS_PORT}"),
-            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN")),
+            ("CMS_SERVICE_TOKEN", Secret("CMS_SERVICE_TOKEN", SecretSource.GENERATED)),
             ("P2PVPS_HOST", values.domain),
             *_openbazaar_client_env(),
         ),
@@ -443,7 +416,7 @@ def _ssh_server(values: StackValues) -> ServiceSpec:
             ("TUNNEL_PORTS", str(tunnels.ssh_tunnels)),
             ("PUBLIC_HOST", values.domain),
             ("LT_HOST", dns.fqdn("lt", values.tunnel_domain)),
-            ("TUNNEL_PASSWORD", Secret("TUNNEL_PASSWORD", required=False)),
+            ("TUNNEL_PASSWORD", Secret("TUNNEL_PASSWORD", SecretSource.CONFIG, required=False)),
         ),
     )
 

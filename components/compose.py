@@ -12,12 +12,13 @@ from typing import Any
 import yaml
 
 from components import catalog as services
-from components.catalog import COMPOSE_DIR, Exposure, Secret, ServiceSpec, StackValues
+from components.catalog import COMPOSE_DIR, Exposure, Secret, SecretSource, ServiceSpec, StackValues
+from components.clouds import digitalocean
 from components.nginx import HSTS_MAX_AGE, NginxParams, render_site_config
 from components.ports import PortRange
-from components.prepare_dirs import Privilege, prepare_script
+from components.prepare_dirs import prepare_script
 from components.project import config_schema
-from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, volume_name
+from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, Privilege, volume_name
 from components.settings import TunnelPorts
 
 HEADER = "# Generated from components/catalog.py by `python -m components.compose`; do not edit.\n"
@@ -57,10 +58,12 @@ def compose_values() -> StackValues:
         hsts_max_age=HSTS_MAX_AGE,
         tunnels=default_tunnels(),
         ipv6=False,
-        certbot_image=services.CERTBOT_IMAGES["digitalocean"],
-        dns_plugin="digitalocean",
+        certbot_image=digitalocean.DNS_CHALLENGE.certbot_image,
+        dns_plugin=digitalocean.DNS_CHALLENGE.plugin,
         admin_cidrs=("${P2PVPS_ADMIN_CIDRS:?set P2PVPS_ADMIN_CIDRS in .env}",),
-        dns_credentials=(("DO_TOKEN", Secret("DO_TOKEN", required=False)),),
+        dns_credentials=tuple(
+            (env, Secret(env, SecretSource.HOST, required=False)) for env in digitalocean.DNS_CHALLENGE.credentials
+        ),
     )
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pulumi
-import pulumi_command as command
 import pulumi_docker as docker
 
 from components.build_context import image_tag
 from components.catalog import DataVolume, Exposure, ServiceSpec, data_volumes
 from components.container_slices import install_script, slice_name
-from components.hosts.base import HostHandle
-from components.prepare_dirs import Privilege, prepare_script
+from components.hosts.base import Host, publishes_ipv6
+from components.prepare_dirs import prepare_script
 from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, volume_name
 
 HEALTHY_TIMEOUT_S = 300
@@ -63,20 +62,21 @@ class Service(pulumi.ComponentResource):
 
     def __init__(
         self,
+        name: str,
         spec: ServiceSpec,
         *,
         network: docker.Network,
         volumes: Mapping[str, docker.Volume],
-        host: HostHandle,
+        host: Host,
         secrets: Mapping[str, pulumi.Output[str]],
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions,
     ) -> None:
-        super().__init__("p2pvps:index:Service", spec.name, None, opts)
-        lifecycle = pulumi.ResourceOptions(parent=self, replacement_trigger=host.generation, deleted_with=host.machine)
-        self.image_ref = self._image(spec, lifecycle)
+        super().__init__("p2pvps:index:Service", name, None, opts)
+        lifecycle = host.lifecycle(self)
+        self.image_ref = self._image(name, spec, lifecycle)
         self.container = docker.Container(
-            f"{spec.name}-container",
+            f"{name}-container",
             name=spec.container_name,
             image=self.image_ref,
             hostname=spec.name,
@@ -110,10 +110,11 @@ class Service(pulumi.ComponentResource):
         )
         self.register_outputs({"container": self.container.name, "image": self.image_ref})
 
-    def _image(self, spec: ServiceSpec, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    @staticmethod
+    def _image(name: str, spec: ServiceSpec, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         if spec.build_dir is not None:
             built = docker.Image(
-                f"{spec.name}-image",
+                f"{name}-image",
                 image_name=image_tag(spec.name, spec.build_dir),
                 build=docker.DockerBuildArgs(
                     context=f"compose/{spec.build}", dockerfile=f"compose/{spec.build}/Dockerfile"
@@ -123,7 +124,7 @@ class Service(pulumi.ComponentResource):
             )
             return built.image_name
         assert spec.image is not None
-        pulled = docker.RemoteImage(f"{spec.name}-image", name=spec.image, keep_locally=True, opts=opts)
+        pulled = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=opts)
         return pulled.image_id
 
     @staticmethod
@@ -147,21 +148,24 @@ class ContainerStack(pulumi.ComponentResource):
         self,
         name: str,
         catalog: tuple[ServiceSpec, ...],
-        host: HostHandle,
+        host: Host,
         secrets: Mapping[str, pulumi.Output[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:index:ContainerStack", name, None, opts)
-        lifecycle = pulumi.ResourceOptions(parent=self, replacement_trigger=host.generation, deleted_with=host.machine)
-        self.docker_provider = self._docker_provider(name, host)
-        prepare = self._prepare_dirs(name, catalog, host, lifecycle)
+        lifecycle = host.lifecycle(self)
+        self.docker_provider = host.docker_provider(f"{name}-docker", self)
+        script = prepare_script(catalog, host.dirs, host.privilege)
+        if host.runs_systemd:
+            script += install_script(catalog)
+        prepare = host.run(f"{name}-prepare-dirs", script, lifecycle)
         on_host = pulumi.ResourceOptions.merge(lifecycle, pulumi.ResourceOptions(provider=self.docker_provider))
         network = docker.Network(
             f"{name}-network",
             name=NETWORK_NAME,
             driver="bridge",
-            ipv6=host.publishes_ipv6,
-            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=IPV6_SUBNET)] if host.publishes_ipv6 else None,
+            ipv6=publishes_ipv6(host),
+            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=IPV6_SUBNET)] if publishes_ipv6(host) else None,
             opts=on_host,
         )
         volumes = {
@@ -178,9 +182,10 @@ class ContainerStack(pulumi.ComponentResource):
         for spec in catalog:
             waits_for: list[pulumi.Resource] = [prepare]
             waits_for += [self.services[other].container for other in spec.depends_on]
-            if spec.needs_dns and host.dns is not None:
-                waits_for.append(host.dns)
+            if spec.needs_dns:
+                waits_for += host.tls_prerequisites
             self.services[spec.name] = Service(
+                f"{name}-{spec.name}",
                 spec,
                 network=network,
                 volumes=volumes,
@@ -190,34 +195,3 @@ class ContainerStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, providers=[self.docker_provider]),
             )
         self.register_outputs({"containers": [service.container.name for service in self.services.values()]})
-
-    def _docker_provider(self, name: str, host: HostHandle) -> docker.Provider:
-        child = pulumi.ResourceOptions(parent=self)
-        if host.ssh is None:
-            return docker.Provider(f"{name}-docker", opts=child)
-        return docker.Provider(
-            f"{name}-docker",
-            host=host.ssh.docker_host(),
-            ssh_opts=host.ssh.ssh_options(),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[host.ready] if host.ready else [])
-            ),
-        )
-
-    @staticmethod
-    def _prepare_dirs(
-        name: str, catalog: tuple[ServiceSpec, ...], host: HostHandle, opts: pulumi.ResourceOptions
-    ) -> pulumi.Resource:
-        resource_name = f"{name}-prepare-dirs"
-        if host.ssh is None:
-            return command.local.Command(
-                resource_name, create=prepare_script(catalog, host.dirs, Privilege.BEST_EFFORT), opts=opts
-            )
-        return command.remote.Command(
-            resource_name,
-            connection=host.ssh.connection(),
-            create=prepare_script(catalog, host.dirs, Privilege.SUDO) + install_script(catalog),
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[host.ready] if host.ready else [])
-            ),
-        )

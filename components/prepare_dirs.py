@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 
 from components.catalog import ServiceSpec, data_volumes
-from components.runtime import HostDirs
-
-
-class Privilege(Enum):
-    """How the script gets the right to give a directory to a container's user."""
-
-    SUDO = "sudo"
-    """A server's admin account, with passwordless sudo; anything it cannot do fails."""
-    ROOT = "root"
-    """Run as root (the compose host); anything it cannot do fails."""
-    BEST_EFFORT = "best-effort"
-    """Your own machine, maybe rootless Docker: where ownership cannot be given, the directory is
-    made world-writable with the sticky bit instead."""
-
+from components.runtime import HostDirs, Privilege
 
 _FUNCTIONS = """\
 set -eu

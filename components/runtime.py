@@ -4,6 +4,7 @@ state and logs live, the stack's network and volume names, and how Docker keeps 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 # Docker's own container logs: the compact local driver, rotated; the server's daemon defaults too.
@@ -12,6 +13,18 @@ LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
 NETWORK_NAME = "p2pvps"
 # A server's data volume is mounted here; every service's state is a directory in it.
 SERVER_DATA_DIR = "/srv/p2pvps"
+
+
+class Privilege(Enum):
+    """How a script on the host gets the right to give a directory to a container's user."""
+
+    SUDO = "sudo"
+    """A server's admin account, with passwordless sudo; anything it cannot do fails."""
+    ROOT = "root"
+    """Run as root (the compose host); anything it cannot do fails."""
+    BEST_EFFORT = "best-effort"
+    """Your own machine, maybe rootless Docker: where ownership cannot be given, the directory is
+    made world-writable with the sticky bit instead."""
 
 
 def volume_name(name: str) -> str:

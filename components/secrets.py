@@ -1,48 +1,44 @@
-"""The stack's secret values: generated with pulumi_random or read from secret config, never plain."""
+"""The stack's secret values, each from where its `Secret` says: generated with pulumi_random,
+derived from another, read from secret config, or supplied by the host. Never plain."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pulumi
 import pulumi_random as random
 
-from components.catalog import Secret
+from components.catalog import SecretSource, ServiceSpec, secrets
 from components.settings import Settings
 
-GENERATED = (
-    "CMS_ADMIN_PASSWORD",
-    "CMS_COOKIE_SECRET",
-    "CMS_SERVICE_TOKEN",
-    "MONGO_APP_PASSWORD",
-    "MONGO_ROOT_PASSWORD",
-    "OB_API_PASSWORD",
-)
 PASSWORD_LENGTH = 32
-
-
-def _sha256_hex(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+# name -> (the secret it is computed from, how).
+DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
+    "OB_API_PASSWORD_SHA256": ("OB_API_PASSWORD", lambda password: hashlib.sha256(password.encode()).hexdigest()),
+}
 
 
 def stack_secrets(
     name: str,
     settings: Settings,
-    needed: tuple[Secret, ...],
-    dns_credentials: Mapping[str, pulumi.Output[str]],
+    catalog: tuple[ServiceSpec, ...],
+    host_secrets: Mapping[str, pulumi.Output[str]],
     parent: pulumi.Resource,
 ) -> dict[str, pulumi.Output[str]]:
-    """A secret Output for every secret the catalog needs.
+    """A secret Output for every secret the catalog needs (and every one a derived secret needs).
 
     Generated values are alphanumeric (32 characters, about 190 bits), so they need no quoting in
-    URIs, shell or JavaScript. OpenBazaar only ever sees the SHA-256 of its API password. The
-    host backend supplies the DNS credentials certbot uses for its cloud.
+    URIs, shell or JavaScript. OpenBazaar only ever sees the SHA-256 of its API password.
     """
-    wanted = {secret.name for secret in needed}
+    needed = {secret.name: secret.source for secret in secrets(catalog)}
+    for derived, (source, _) in DERIVED.items():
+        if derived in needed:
+            needed.setdefault(source, SecretSource.GENERATED)
+    config = {"TUNNEL_PASSWORD": settings.secrets.ssh_tunnel_password}
     values: dict[str, pulumi.Output[str]] = {}
-    for secret_name in GENERATED:
-        if secret_name in wanted or (secret_name == "OB_API_PASSWORD" and "OB_API_PASSWORD_SHA256" in wanted):
+    for secret_name, source in sorted(needed.items(), key=lambda item: item[1] is SecretSource.DERIVED):
+        if source is SecretSource.GENERATED:
             password = random.RandomPassword(
                 f"{name}-{secret_name.lower().replace('_', '-')}",
                 length=PASSWORD_LENGTH,
@@ -50,11 +46,13 @@ def stack_secrets(
                 opts=pulumi.ResourceOptions(parent=parent),
             )
             values[secret_name] = pulumi.Output.secret(password.result)
-    if "OB_API_PASSWORD" in values:
-        values["OB_API_PASSWORD_SHA256"] = values["OB_API_PASSWORD"].apply(_sha256_hex)
-    values.update(dns_credentials)
-    values["TUNNEL_PASSWORD"] = pulumi.Output.secret(settings.secrets.ssh_tunnel_password or "")
-    missing = sorted(wanted - values.keys())
-    if missing:
-        raise pulumi.RunError(f"no value for the secrets {', '.join(missing)}")
-    return {secret_name: values[secret_name] for secret_name in sorted(wanted)}
+        elif source is SecretSource.DERIVED:
+            origin, compute = DERIVED[secret_name]
+            values[secret_name] = values[origin].apply(compute)
+        elif source is SecretSource.CONFIG:
+            values[secret_name] = pulumi.Output.secret(config[secret_name] or "")
+        elif secret_name in host_secrets:
+            values[secret_name] = host_secrets[secret_name]
+        else:
+            raise pulumi.RunError(f"the host supplies no value for the secret {secret_name}")
+    return values

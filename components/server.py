@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
-from components import catalog as services
+from components.catalog import build_catalog, public_ports
 from components.docker_stack import ContainerStack
-from components.hosts import create_host
 from components.secrets import stack_secrets
 from components.settings import Settings
+from components.targets import provision, stack_values
 
 
 class P2pVpsServer(pulumi.ComponentResource):
@@ -16,22 +18,14 @@ class P2pVpsServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("p2pvps:index:Server", name, None, opts)
-        catalog = services.build_catalog(services.stack_values(settings))
-        self.perimeter = services.public_ports(catalog)
-        host = create_host(
-            f"{name}-host",
-            settings,
-            self.perimeter,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        secrets = stack_secrets(
-            f"{name}-secret", settings, services.secrets(catalog), host.dns_credentials, parent=self
-        )
+        catalog = build_catalog(stack_values(settings))
+        self.perimeter = public_ports(catalog)
+        host = provision(f"{name}-host", settings, self.perimeter, opts=pulumi.ResourceOptions(parent=self))
+        secrets = stack_secrets(f"{name}-secret", settings, catalog, host.dns_credentials, parent=self)
         self.stack = ContainerStack(f"{name}-stack", catalog, host, secrets, opts=pulumi.ResourceOptions(parent=self))
-        self.address: pulumi.Output[str] | str = host.ssh.address if host.ssh else "127.0.0.1"
-        self.ssh_command: pulumi.Output[str] | None = (
-            pulumi.Output.concat("ssh ", host.ssh.user, "@", host.ssh.address) if host.ssh else None
-        )
-        self.site_url = f"https://{settings.domain}/"
-        self.cms_admin_password = secrets["CMS_ADMIN_PASSWORD"]
-        self.register_outputs({"address": self.address, "siteUrl": self.site_url})
+        self.outputs: Mapping[str, pulumi.Input[str]] = {
+            **host.exports(),
+            "siteUrl": f"https://{settings.domain}/",
+            "cmsAdminPassword": secrets["CMS_ADMIN_PASSWORD"],
+        }
+        self.register_outputs({"address": self.outputs["publicAddress"], "siteUrl": self.outputs["siteUrl"]})

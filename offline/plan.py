@@ -16,6 +16,8 @@ from typing import Any
 
 from components import catalog as services
 from components import dns
+from components.settings import ServerSettings
+from components.targets import stack_values
 from offline.evaluate import (
     PROJECT_DIR,
     Evaluation,
@@ -138,11 +140,12 @@ def _parent_name(evaluation: Evaluation, registration: Registration) -> str:
 def _perimeter_section(stack: str, overrides: Mapping[str, Any]) -> list[str]:
     settings = settings_for(stack, **overrides)
     lines = ["## Perimeter", ""]
-    if not settings.is_remote:
+    server = settings.target
+    if not isinstance(server, ServerSettings):
         return [*lines, "No cloud firewall: the local cloud publishes ports on 127.0.0.1 only.", ""]
     lines += ["| Ports | Protocol | Open to | Purpose |", "|---|---|---|---|"]
-    for rule in services.public_ports(services.build_catalog(services.stack_values(settings))):
-        sources = ", ".join(rule.sources(settings.admin.cidrs))
+    for rule in services.public_ports(services.build_catalog(stack_values(settings))):
+        sources = ", ".join(rule.sources(server.admin.cidrs))
         lines.append(f"| {rule.ports} | {rule.protocol} | {sources} | {rule.purpose} |")
     lines += ["", "## DNS names", ""]
     lines += [f"- `{dns.fqdn(record, settings.domain)}`" for record in dns.RECORD_NAMES]

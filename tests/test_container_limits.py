@@ -16,6 +16,7 @@ import pytest
 from components import catalog as services
 from components.cloud_init import SWAP_BYTES
 from components.container_slices import UNIT_DIR, slice_name
+from components.targets import stack_values
 from harness import CONTAINER, Evaluation, cloud_stacks, containers, evaluate, settings_for, stack_names
 from tools import require, run
 
@@ -34,7 +35,7 @@ esac
 
 
 def catalog_of(stack: str) -> dict[str, services.ServiceSpec]:
-    return {spec.name: spec for spec in services.build_catalog(services.stack_values(settings_for(stack)))}
+    return {spec.name: spec for spec in services.build_catalog(stack_values(settings_for(stack)))}
 
 
 def prepare_command(evaluation: Evaluation) -> str:

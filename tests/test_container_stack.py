@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from components.build_context import context_digest
-from components.catalog import COMPOSE_DIR, build_catalog, stack_values
+from components.catalog import COMPOSE_DIR, build_catalog
+from components.targets import stack_values
 from harness import (
     HOST_PUBLIC_KEY,
     RESERVED_IPV4,

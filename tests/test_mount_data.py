@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from components.cloud_init import MOUNT_SCRIPT_PATH, CloudInitParams, mount_script, render_cloud_config
-from components.hosts.base import readiness_script
+from components.hosts.remote import readiness_script
 from tools import require, run
 
 pytestmark = pytest.mark.tools

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components.catalog import COMPOSE_DIR, LOCAL_ADMIN_CIDRS
+from components.catalog import COMPOSE_DIR
+from components.settings import ServerSettings
+from components.targets import LOCAL_ADMIN_CIDRS
 from harness import container_env, containers, evaluate, settings_for, stack_names
 from live_nginx import main_config, self_signed
 from tools import require, run
@@ -58,8 +60,8 @@ def test_nginx_check_can_fail(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_the_cms_admin_surface_answers_only_the_stacks_admin_cidrs(stack: str) -> None:
-    settings = settings_for(stack)
-    expected = LOCAL_ADMIN_CIDRS if settings.cloud == "local" else settings.admin.cidrs
+    target = settings_for(stack).target
+    expected = target.admin.cidrs if isinstance(target, ServerSettings) else LOCAL_ADMIN_CIDRS
     assert expected
     config = uploaded_config(stack)
     (admin,) = [block for block in re.findall(r"\n    location / \{\n(.*?)\n    \}", config, re.S) if "deny" in block]

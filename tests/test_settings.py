@@ -10,7 +10,8 @@ import pytest
 from components import catalog as services
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
-from components.settings import SECRET_KEYS, SETTING_KEYS, Settings
+from components.settings import SECRET_KEYS, SETTING_KEYS, LocalSettings, ServerSettings, Settings
+from components.targets import stack_values
 from harness import PROJECT_DIR, evaluate, run_program, settings_for, stack_names
 
 pytestmark = pytest.mark.unit
@@ -18,6 +19,11 @@ pytestmark = pytest.mark.unit
 
 def parse(**changes: Any) -> Settings:
     return settings_for("dev", **changes)
+
+
+def server_of(settings: Settings) -> ServerSettings:
+    assert isinstance(settings.target, ServerSettings)
+    return settings.target
 
 
 def error_of(**changes: Any) -> str:
@@ -33,11 +39,12 @@ def test_every_example_stack_is_valid(stack: str) -> None:
 
 def test_dev_stack_settings_are_typed() -> None:
     settings = parse()
-    assert settings.cloud == "digitalocean"
-    assert settings.region == "nyc3"
+    server = server_of(settings)
+    assert server.cloud == "digitalocean"
+    assert server.region == "nyc3"
     assert settings.acme_staging is True
-    assert settings.volume_size_gb == 20
-    assert settings.admin.cidrs == ("203.0.113.0/24",)
+    assert server.volume_size_gb == 20
+    assert server.admin.cidrs == ("203.0.113.0/24",)
     assert settings.tunnels.ssh_server == 6100
     assert str(settings.tunnels.ssh_tunnels) == "6101-6200"
 
@@ -135,7 +142,7 @@ def test_size_and_region_are_checked_for_the_chosen_cloud(
     ("stack", "size"), [("aws-us-east-1", "t3.small"), ("vultr-ewr", "vc2-1c-2gb"), ("dev", "s-1vcpu-2gb")]
 )
 def test_each_cloud_defaults_to_a_2gb_size(stack: str, size: str) -> None:
-    assert settings_for(stack, size=None).size == size
+    assert server_of(settings_for(stack, size=None)).size == size
 
 
 def test_vultr_needs_a_dns_token_aws_does_not() -> None:
@@ -146,7 +153,8 @@ def test_vultr_needs_a_dns_token_aws_does_not() -> None:
 def test_local_stack_needs_no_cloud_keys_or_tokens() -> None:
     evaluation = run_program("local", remove=("region", "adminCidrs", "sshPublicKeys"), secrets={})
     assert evaluation.error is None
-    assert not settings_for("local", region=None, adminCidrs=None, sshPublicKeys=None).is_remote
+    local = settings_for("local", region=None, adminCidrs=None, sshPublicKeys=None)
+    assert isinstance(local.target, LocalSettings)
 
 
 def test_tunnel_ports_are_checked_against_every_public_port_no_setting_moves() -> None:
@@ -154,15 +162,15 @@ def test_tunnel_ports_are_checked_against_every_public_port_no_setting_moves() -
     settings = parse()
     tunnels = settings.tunnels
     movable = {PortRange.single(tunnels.ssh_server), tunnels.ssh_tunnels, tunnels.localtunnel_clients}
-    perimeter = services.public_ports(services.build_catalog(services.stack_values(settings)))
+    perimeter = services.public_ports(services.build_catalog(stack_values(settings)))
     fixed = {rule.ports for rule in perimeter} - movable
     assert fixed == {PortRange.single(port) for port in FIXED_PUBLIC_PORTS}
 
 
 def test_the_reboot_window_defaults_to_the_night_and_can_be_turned_off() -> None:
-    assert parse().reboot_time == "03:30"
-    assert parse(rebootWindow="22:15").reboot_time == "22:15"
-    assert parse(rebootWindow="off").reboot_time is None
+    assert server_of(parse()).reboot_time == "03:30"
+    assert server_of(parse(rebootWindow="22:15")).reboot_time == "22:15"
+    assert server_of(parse(rebootWindow="off")).reboot_time is None
 
 
 def test_all_problems_are_reported_in_one_run() -> None:

@@ -1,186 +1,60 @@
-"""What the container stack needs from a host, whatever cloud it runs on."""
+"""What the container stack needs from a host: a local Docker or a cloud server. Callers use these
+methods and attributes and never ask which kind of host they have."""
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from importlib import resources
+from typing import Protocol
 
 import pulumi
-import pulumi_command as command
-import pulumi_tls as tls
+import pulumi_docker as docker
 
-from components.cloud_init import CloudInitParams, render_cloud_config
-from components.runtime import SERVER_DATA_DIR, HostDirs, server_dirs
-from components.settings import Settings
-
-GATE_TIMEOUT = "20m"
+from components.runtime import HostDirs, Privilege
 
 
-@dataclass(frozen=True)
-class SshAccess:
-    """How the program reaches a server: its stable address, the admin account, its pinned host key."""
+class Host(Protocol):
+    """Where the containers run, their state and logs live, and their ports are published."""
 
-    address: pulumi.Output[str]
-    user: str
-    host_public_key: pulumi.Output[str]
+    @property
+    def dirs(self) -> HostDirs: ...
 
-    def connection(self) -> command.remote.ConnectionArgs:
-        """SSH as the admin through the user's ssh-agent, verifying the pinned host key, retrying until it answers."""
-        return command.remote.ConnectionArgs(
-            host=self.address,
-            user=self.user,
-            host_key=self.host_public_key,
-            dial_error_limit=-1,
-            per_dial_timeout=15,
-        )
+    @property
+    def publish_addresses(self) -> tuple[str, ...]: ...
 
-    def docker_host(self) -> pulumi.Output[str]:
-        return pulumi.Output.concat("ssh://", self.user, "@", self.address)
-
-    def ssh_options(self) -> pulumi.Output[list[str]]:
-        return self.host_public_key.apply(pinned_ssh_options)
-
-
-@dataclass(frozen=True)
-class HostHandle:
-    """A provisioned host: where state lives, where ports are published, and (for servers) how to reach it."""
-
-    dirs: HostDirs
-    publish_addresses: tuple[str, ...]
-    ssh: SshAccess | None = None
-    ready: pulumi.Resource | None = None
-    generation: pulumi.Output[str] | None = None
-    machine: pulumi.Resource | None = None
-    dns: pulumi.Resource | None = None
-    dns_credentials: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    @property
+    def privilege(self) -> Privilege:
+        """How the directory preparation gets the right to give a directory to a container's user."""
+        ...
 
     @property
     def runs_systemd(self) -> bool:
-        """A cloud server (Ubuntu: systemd, cgroup v2), not your own Docker."""
-        return self.ssh is not None
+        """A cloud server (Ubuntu: systemd, cgroup v2), where each container gets a slice of its own."""
+        ...
 
     @property
-    def publishes_ipv6(self) -> bool:
-        return any(":" in address for address in self.publish_addresses)
+    def dns_credentials(self) -> Mapping[str, pulumi.Output[str]]:
+        """certbot's credentials for the cloud's DNS, by the environment variable it reads each from."""
+        ...
+
+    @property
+    def tls_prerequisites(self) -> tuple[pulumi.Resource, ...]:
+        """What must exist before certificates are asked for: the DNS records."""
+        ...
+
+    def lifecycle(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """The options of every resource on the host (what replaces or deletes it with the host)."""
+        ...
+
+    def docker_provider(self, name: str, parent: pulumi.Resource) -> docker.Provider: ...
+
+    def run(self, name: str, script: str, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        """Runs a shell script on the host when it is created or changes."""
+        ...
+
+    def exports(self) -> Mapping[str, pulumi.Input[str]]:
+        """Stack outputs about the host: its address, and how to log in where there is a login."""
+        ...
 
 
-def required_secret(value: pulumi.Output[str] | None, key: str) -> pulumi.Output[str]:
-    """A secret setting this cloud needs; settings validation has already refused its absence."""
-    if value is None:
-        raise pulumi.RunError(f"p2pvps:{key} is required on this cloud")
-    return pulumi.Output.secret(value)
-
-
-def pinned_ssh_options(host_public_key: str) -> list[str]:
-    """OpenSSH client options that accept only the pinned host key, without any known_hosts file.
-
-    `KnownHostsCommand` (OpenSSH 8.5+) prints the one accepted key for whatever host name ssh
-    looks up (`%H`), so no file has to exist on the machine running Pulumi and the provider
-    configuration is the same on every machine.
-    """
-    return [
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        f"KnownHostsCommand=/bin/echo %H {host_public_key}",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=30",
-        "-o",
-        "ServerAliveInterval=30",
-    ]
-
-
-@dataclass(frozen=True)
-class HostKey:
-    """The server's SSH host key pair, made by the program so every client can pin it before the first boot."""
-
-    key: tls.PrivateKey
-    public: pulumi.Output[str]
-
-
-def host_key(name: str, parent: pulumi.Resource) -> HostKey:
-    key = tls.PrivateKey(name, algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent))
-    return HostKey(key, key.public_key_openssh.apply(str.strip))
-
-
-def user_data(settings: Settings, host: HostKey, data_device: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The cloud-init document of a server; secret, since it carries the host's private key."""
-    admin = settings.admin
-    return pulumi.Output.all(host.key.private_key_openssh, host.public, data_device).apply(
-        lambda values: render_cloud_config(
-            CloudInitParams(
-                hostname=settings.resource_prefix,
-                admin_user=admin.user,
-                admin_keys=admin.ssh_public_keys,
-                host_key_private=values[0],
-                host_key_public=values[1],
-                data_device=values[2],
-                data_dir=SERVER_DATA_DIR,
-                reboot_time=settings.reboot_time,
-            )
-        )
-    )
-
-
-def server_handle(
-    name: str,
-    parent: pulumi.Resource,
-    settings: Settings,
-    *,
-    host: HostKey,
-    address: pulumi.Output[str],
-    machine: pulumi.CustomResource,
-    ready_after: list[pulumi.Resource],
-    dns: pulumi.Resource,
-    dns_credentials: Mapping[str, pulumi.Output[str]],
-) -> HostHandle:
-    """The handle of a cloud server, with the readiness gate that waits for it after `ready_after`."""
-    ssh = SshAccess(address=address, user=settings.admin.user, host_public_key=host.public)
-    gate = readiness_gate(
-        f"{name}-ready", connection=ssh.connection(), generation=machine.id, depends_on=ready_after, parent=parent
-    )
-    return HostHandle(
-        dirs=server_dirs(settings.admin.user),
-        publish_addresses=("0.0.0.0", "::") if settings.ipv6 else ("0.0.0.0",),
-        ssh=ssh,
-        ready=gate,
-        generation=machine.id,
-        machine=machine,
-        dns=dns,
-        dns_credentials=dns_credentials,
-    )
-
-
-def readiness_script(data_dir: str) -> str:
-    body = resources.files("components").joinpath("scripts/wait-ready.sh").read_text()
-    return f"data_dir={shlex.quote(data_dir)}\n{body}"
-
-
-def readiness_gate(
-    name: str,
-    *,
-    connection: command.remote.ConnectionArgs,
-    generation: pulumi.Input[str],
-    depends_on: list[pulumi.Resource],
-    parent: pulumi.Resource,
-) -> command.remote.Command:
-    """Waits for cloud-init, the data volume and Docker; runs again whenever the server is replaced."""
-    return command.remote.Command(
-        name,
-        connection=connection,
-        create=readiness_script(SERVER_DATA_DIR),
-        triggers=[generation],
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            depends_on=depends_on,
-            custom_timeouts=pulumi.CustomTimeouts(create=GATE_TIMEOUT, update=GATE_TIMEOUT),
-        ),
-    )
+def publishes_ipv6(host: Host) -> bool:
+    return any(":" in address for address in host.publish_addresses)

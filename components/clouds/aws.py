@@ -1,17 +1,38 @@
-"""The P2P VPS host on AWS: EC2 instance, Elastic IP, security group, encrypted EBS volume, Route 53."""
+"""AWS: what it accepts, certbot's Route 53 plugin, and the P2P VPS server on it (EC2 instance,
+Elastic IP, security group, encrypted EBS volume, Route 53 records, certbot's IAM user)."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pulumi
 import pulumi_aws as aws
 
 from components import dns
-from components.hosts.base import host_key, server_handle, user_data
+from components.clouds.base import Cloud, CloudProfile, DnsChallenge, certbot_image
+from components.hosts.remote import host_key, remote_host, user_data
 from components.ports import PublicPort, split_by_family
-from components.settings import Settings
+from components.settings import ServerSettings, Settings
 
+ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+PROFILE = CloudProfile(
+    label="AWS",
+    region=re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"),
+    region_example="an AWS region such as us-east-1 or eu-central-1",
+    size=re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"),
+    size_example="an EC2 instance type such as t3.small or t4g.small",
+    default_size="t3.small",
+    dns_token_for=None,
+    supports_ipv6=False,
+    refused_size=re.compile(r"^(t1|t2|m1|m2|m3|m4|c1|c3|c4|r3|r4|i2|d2|g2|g3|p2|x1|x1e|h1|f1)\."),
+    refused_size_reason=(
+        "a Xen-generation instance type; choose a Nitro type such as t3.small (its volumes appear as NVMe)"
+    ),
+)
+# certbot's key is made here (an IAM user allowed only the challenge record), not configured.
+DNS_CHALLENGE = DnsChallenge("route53", certbot_image("dns-route53"), credentials=(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
 CANONICAL_OWNER = "099720109477"
 UBUNTU_CODENAMES = {"24.04": "noble", "26.04": "resolute"}
 UBUNTU_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
@@ -92,6 +113,8 @@ class AwsDns(pulumi.ComponentResource):
         self,
         name: str,
         settings: Settings,
+        *,
+        create_zone: bool,
         address: pulumi.Input[str],
         opts: pulumi.ResourceOptions,
     ) -> None:
@@ -99,7 +122,7 @@ class AwsDns(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         def zone_id(slug: str, zone_name: str) -> pulumi.Output[str]:
-            if settings.create_dns_zone:
+            if create_zone:
                 return aws.route53.Zone(f"{name}-{slug}", name=zone_name, opts=child).zone_id
             invoke = pulumi.InvokeOptions(parent=self)
             return aws.route53.get_zone_output(name=zone_name, private_zone=False, opts=invoke).zone_id
@@ -138,15 +161,16 @@ class AwsHost(pulumi.ComponentResource):
         self,
         name: str,
         settings: Settings,
+        server: ServerSettings,
         perimeter: tuple[PublicPort, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:aws:Host", name, None, opts)
         prefix = settings.resource_prefix
-        admin = settings.admin
+        admin = server.admin
         provider = aws.Provider(
             f"{name}-aws",
-            region=settings.region,
+            region=server.region,
             default_tags=aws.ProviderDefaultTagsArgs(tags={"project": settings.project, "stack": settings.stack}),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -158,21 +182,21 @@ class AwsHost(pulumi.ComponentResource):
         )
         vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
         architecture = aws.ec2.get_instance_type_output(
-            instance_type=settings.size, opts=invoke
+            instance_type=server.size, opts=invoke
         ).supported_architectures.apply(lambda found: next(arch for arch in ("x86_64", "arm64") if arch in found))
         ami = aws.ec2.get_ami_output(
             most_recent=True,
             owners=[CANONICAL_OWNER],
             filters=architecture.apply(
                 lambda arch: [
-                    aws.ec2.GetAmiFilterArgs(name="name", values=[ami_name_pattern(settings.ubuntu_version, arch)]),
+                    aws.ec2.GetAmiFilterArgs(name="name", values=[ami_name_pattern(server.ubuntu_version, arch)]),
                     aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
                 ]
             ),
             opts=invoke,
         )
 
-        server_key = host_key(f"{name}-host-key", self)
+        server_key = host_key(f"{name}-key", self)
         security_group = aws.ec2.SecurityGroup(
             f"{name}-firewall",
             name=prefix,
@@ -189,7 +213,7 @@ class AwsHost(pulumi.ComponentResource):
         volume = aws.ebs.Volume(
             f"{name}-data",
             availability_zone=zone_name,
-            size=settings.volume_size_gb,
+            size=server.volume_size_gb,
             type="gp3",
             encrypted=True,
             tags={"Name": f"{prefix}-data"},
@@ -198,10 +222,10 @@ class AwsHost(pulumi.ComponentResource):
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=ami.id,
-            instance_type=settings.size,
+            instance_type=server.size,
             availability_zone=zone_name,
             vpc_security_group_ids=[security_group.id],
-            user_data=user_data(settings, server_key, volume.id.apply(ebs_device)),
+            user_data=user_data(settings, server, server_key, volume.id.apply(ebs_device)),
             user_data_replace_on_change=False,
             # IMDSv2 only, one hop: a container's request (one more hop behind Docker's bridge) gets
             # no token. No IPv6 endpoint (fd00:ec2::254); the host's metadata guard drops it as well.
@@ -237,7 +261,8 @@ class AwsHost(pulumi.ComponentResource):
         zone = AwsDns(
             f"{name}-dns",
             settings,
-            elastic_ip.public_ip,
+            create_zone=server.create_dns_zone,
+            address=elastic_ip.public_ip,
             opts=pulumi.ResourceOptions(parent=self, providers=[provider]),
         )
         certbot_user = aws.iam.User(f"{name}-certbot", name=f"{prefix}-certbot", path="/p2pvps/", opts=child)
@@ -249,18 +274,18 @@ class AwsHost(pulumi.ComponentResource):
         )
         certbot_key = aws.iam.AccessKey(f"{name}-certbot-key", user=certbot_user.name, opts=child)
 
-        self.handle = server_handle(
+        self.host = remote_host(
             name,
             self,
-            settings,
+            server,
             host=server_key,
             address=elastic_ip.public_ip,
             machine=instance,
             ready_after=[association, attachment, security_group],
             dns=zone,
             dns_credentials={
-                "AWS_ACCESS_KEY_ID": pulumi.Output.secret(certbot_key.id),
-                "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(certbot_key.secret),
+                ACCESS_KEY_ID: pulumi.Output.secret(certbot_key.id),
+                SECRET_ACCESS_KEY: pulumi.Output.secret(certbot_key.secret),
             },
         )
         self.register_outputs(
@@ -271,3 +296,6 @@ class AwsHost(pulumi.ComponentResource):
                 "hostKey": server_key.public,
             }
         )
+
+
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost)

@@ -1,18 +1,33 @@
-"""The P2P VPS host on Vultr: instance, reserved IP, firewall group, block storage and DNS."""
+"""Vultr: what it accepts, certbot's DNS-01 hook for it, and the P2P VPS server on it (instance,
+reserved IP, firewall group, block storage and DNS records)."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import ediri_vultr as vultr
 import pulumi
 
 from components import dns
-from components.hosts.base import host_key, required_secret, server_handle, user_data
+from components.clouds.base import VULTR_PLAN, Cloud, CloudProfile, DnsChallenge, certbot_image
+from components.hosts.remote import host_key, remote_host, required_secret, user_data
 from components.ports import ANYWHERE, PortRange, PublicPort
-from components.settings import Settings
+from components.settings import ServerSettings, Settings
 
+API_KEY = "VULTR_API_KEY"
+PROFILE = CloudProfile(
+    label="Vultr",
+    region=re.compile(r"^[a-z]{3}$"),
+    region_example="a Vultr region id such as ewr, ams or fra",
+    size=re.compile(rf"^{VULTR_PLAN}$"),
+    size_example="a Vultr plan id such as vc2-1c-2gb",
+    default_size="vc2-1c-2gb",
+    dns_token_for="a Vultr API key of a user with only the Manage DNS permission",
+)
+# No certbot plugin for Vultr works with certbot 2 or later: plain certbot with the stack's own hook.
+DNS_CHALLENGE = DnsChallenge("vultr", certbot_image("certbot"), credentials=(API_KEY,))
 OS_NAMES = {"24.04": "Ubuntu 24.04 LTS x64", "26.04": "Ubuntu 26.04 LTS x64"}
 # Vultr attaches block storage as the second virtio disk. (Its by-id name carries the volume's
 # mount id, which only exists once the volume is attached to this very instance.)
@@ -52,6 +67,8 @@ class VultrDns(pulumi.ComponentResource):
         self,
         name: str,
         settings: Settings,
+        *,
+        create_zone: bool,
         ipv4: pulumi.Input[str],
         ipv6: pulumi.Input[str] | None,
         opts: pulumi.ResourceOptions,
@@ -59,7 +76,7 @@ class VultrDns(pulumi.ComponentResource):
         super().__init__("p2pvps:vultr:Dns", name, None, opts)
 
         def zone(slug: str, zone_name: str) -> pulumi.Input[str]:
-            if not settings.create_dns_zone:
+            if not create_zone:
                 return zone_name
             return vultr.DnsDomain(f"{name}-{slug}", domain=zone_name, opts=pulumi.ResourceOptions(parent=self)).domain
 
@@ -92,20 +109,21 @@ class VultrHost(pulumi.ComponentResource):
         self,
         name: str,
         settings: Settings,
+        server: ServerSettings,
         perimeter: tuple[PublicPort, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:vultr:Host", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = settings.resource_prefix
-        admin = settings.admin
+        admin = server.admin
 
         ssh_keys = [
             vultr.SSHKey(f"{name}-admin-key-{index}", name=f"{prefix}-admin-{index}", ssh_key=key, opts=child)
             for index, key in enumerate(admin.ssh_public_keys)
         ]
-        server_key = host_key(f"{name}-host-key", self)
-        reserved_ip = vultr.ReservedIp(f"{name}-ip", region=settings.region, ip_type="v4", label=prefix, opts=child)
+        server_key = host_key(f"{name}-key", self)
+        reserved_ip = vultr.ReservedIp(f"{name}-ip", region=server.region, ip_type="v4", label=prefix, opts=child)
         firewall = vultr.FirewallGroup(f"{name}-firewall", description=prefix, opts=child)
         rules = [
             vultr.FirewallRule(
@@ -122,30 +140,30 @@ class VultrHost(pulumi.ComponentResource):
             for index, rule in enumerate(firewall_rules(perimeter, admin.cidrs))
         ]
         os_id = vultr.get_os_output(
-            filters=[vultr.GetOsFilterArgs(name="name", values=[OS_NAMES[settings.ubuntu_version]])],
+            filters=[vultr.GetOsFilterArgs(name="name", values=[OS_NAMES[server.ubuntu_version]])],
             opts=pulumi.InvokeOptions(parent=self),
         ).id.apply(int)
         instance = vultr.Instance(
             f"{name}-instance",
-            region=settings.region,
-            plan=settings.size,
+            region=server.region,
+            plan=server.size,
             os_id=os_id,
-            user_data=user_data(settings, server_key, DATA_DEVICE),
+            user_data=user_data(settings, server, server_key, DATA_DEVICE),
             hostname=prefix,
             label=prefix,
             tags=[settings.project, prefix],
             ssh_key_ids=[key.id for key in ssh_keys],
             firewall_group_id=firewall.id,
             reserved_ip_id=reserved_ip.id,
-            enable_ipv6=settings.ipv6,
+            enable_ipv6=server.ipv6,
             backups="disabled",
             activation_email=False,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         storage = vultr.BlockStorage(
             f"{name}-data",
-            region=settings.region,
-            size_gb=settings.volume_size_gb,
+            region=server.region,
+            size_gb=server.volume_size_gb,
             attached_to_instance=instance.id,
             live=True,
             label=f"{prefix}-data",
@@ -154,19 +172,23 @@ class VultrHost(pulumi.ComponentResource):
         zone = VultrDns(
             f"{name}-dns",
             settings,
+            create_zone=server.create_dns_zone,
             ipv4=reserved_ip.subnet,
-            ipv6=instance.v6_main_ip if settings.ipv6 else None,
+            ipv6=instance.v6_main_ip if server.ipv6 else None,
             opts=child,
         )
-        self.handle = server_handle(
+        self.host = remote_host(
             name,
             self,
-            settings,
+            server,
             host=server_key,
             address=reserved_ip.subnet,
             machine=instance,
             ready_after=[storage, *rules],
             dns=zone,
-            dns_credentials={"VULTR_API_KEY": required_secret(settings.secrets.dns_token, "dnsToken")},
+            dns_credentials={API_KEY: required_secret(settings.secrets.dns_token, "dnsToken")},
         )
         self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_key.public})
+
+
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, VultrHost)

@@ -1,15 +1,30 @@
-"""The P2P VPS host on DigitalOcean: droplet, reserved IP, data volume, Cloud Firewall and DNS."""
+"""DigitalOcean: what it accepts, certbot's DNS-01 plugin for it, and the P2P VPS server on it
+(droplet, reserved IP, data volume, Cloud Firewall and DNS records)."""
 
 from __future__ import annotations
+
+import re
 
 import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components import dns
-from components.hosts.base import host_key, required_secret, server_handle, user_data
+from components.clouds.base import VULTR_PLAN, Cloud, CloudProfile, DnsChallenge, certbot_image
+from components.hosts.remote import host_key, remote_host, required_secret, user_data
 from components.ports import ANYWHERE, PublicPort
-from components.settings import Settings
+from components.settings import ServerSettings, Settings
 
+TOKEN = "DO_TOKEN"
+PROFILE = CloudProfile(
+    label="DigitalOcean",
+    region=re.compile(r"^[a-z]{3}[0-9]$"),
+    region_example="a DigitalOcean region slug such as nyc3, ams3 or fra1",
+    size=re.compile(rf"^(?!{VULTR_PLAN}$)[a-z][a-z0-9_]*-[a-z0-9-]+$"),
+    size_example="a DigitalOcean size slug such as s-1vcpu-2gb",
+    default_size="s-1vcpu-2gb",
+    dns_token_for="a DigitalOcean API token with domain read/write scope",
+)
+DNS_CHALLENGE = DnsChallenge("digitalocean", certbot_image("dns-digitalocean"), credentials=(TOKEN,))
 IMAGE_SLUGS = {"24.04": "ubuntu-24-04-x64", "26.04": "ubuntu-26-04-x64"}
 ALL_PORTS = "1-65535"
 
@@ -52,6 +67,8 @@ class DigitalOceanDns(pulumi.ComponentResource):
         self,
         name: str,
         settings: Settings,
+        *,
+        create_zone: bool,
         ipv4: pulumi.Input[str],
         ipv6: pulumi.Input[str] | None,
         opts: pulumi.ResourceOptions | None = None,
@@ -59,7 +76,7 @@ class DigitalOceanDns(pulumi.ComponentResource):
         super().__init__("p2pvps:digitalocean:Dns", name, None, opts)
 
         def zone(slug: str, zone_name: str) -> pulumi.Input[str]:
-            if not settings.create_dns_zone:
+            if not create_zone:
                 return zone_name
             return digitalocean.Domain(f"{name}-{slug}", name=zone_name, opts=pulumi.ResourceOptions(parent=self)).name
 
@@ -94,19 +111,20 @@ class DigitalOceanHost(pulumi.ComponentResource):
         self,
         name: str,
         settings: Settings,
+        server: ServerSettings,
         perimeter: tuple[PublicPort, ...],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:digitalocean:Host", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = settings.resource_prefix
-        admin = settings.admin
+        admin = server.admin
 
         ssh_keys = [
             digitalocean.SshKey(f"{name}-admin-key-{index}", name=f"{prefix}-admin-{index}", public_key=key, opts=child)
             for index, key in enumerate(admin.ssh_public_keys)
         ]
-        server_key = host_key(f"{name}-host-key", self)
+        server_key = host_key(f"{name}-key", self)
         # The firewall selects droplets by this tag and exists before the droplet, which is created
         # with the tag: it is never reachable outside the firewall, not even while it boots.
         firewall_tag = digitalocean.Tag(f"{name}-firewall-tag", name=f"{prefix}-firewall", opts=child)
@@ -123,8 +141,8 @@ class DigitalOceanHost(pulumi.ComponentResource):
         volume = digitalocean.Volume(
             f"{name}-data",
             name=volume_name,
-            region=settings.region,
-            size=settings.volume_size_gb,
+            region=server.region,
+            size=server.volume_size_gb,
             description=f"P2P VPS state of stack {settings.stack}: database, wallet, certificates, host keys, uploads",
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
@@ -132,13 +150,13 @@ class DigitalOceanHost(pulumi.ComponentResource):
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
             name=prefix,
-            image=IMAGE_SLUGS[settings.ubuntu_version],
-            region=settings.region,
-            size=settings.size,
+            image=IMAGE_SLUGS[server.ubuntu_version],
+            region=server.region,
+            size=server.size,
             ssh_keys=[key.fingerprint for key in ssh_keys],
-            user_data=user_data(settings, server_key, volume_device(volume_name)),
+            user_data=user_data(settings, server, server_key, volume_device(volume_name)),
             monitoring=True,
-            ipv6=settings.ipv6,
+            ipv6=server.ipv6,
             graceful_shutdown=True,
             tags=[settings.project, prefix, firewall_tag.name],
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[firewall]),
@@ -150,7 +168,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             volume_id=volume.id,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
-        reserved_ip = digitalocean.ReservedIp(f"{name}-ip", region=settings.region, opts=child)
+        reserved_ip = digitalocean.ReservedIp(f"{name}-ip", region=server.region, opts=child)
         assignment = digitalocean.ReservedIpAssignment(
             f"{name}-ip-assignment",
             droplet_id=droplet_id,
@@ -160,20 +178,21 @@ class DigitalOceanHost(pulumi.ComponentResource):
         zone = DigitalOceanDns(
             f"{name}-dns",
             settings,
+            create_zone=server.create_dns_zone,
             ipv4=reserved_ip.ip_address,
-            ipv6=droplet.ipv6_address if settings.ipv6 else None,
+            ipv6=droplet.ipv6_address if server.ipv6 else None,
             opts=child,
         )
-        self.handle = server_handle(
+        self.host = remote_host(
             name,
             self,
-            settings,
+            server,
             host=server_key,
             address=reserved_ip.ip_address,
             machine=droplet,
             ready_after=[assignment, attachment, firewall],
             dns=zone,
-            dns_credentials={"DO_TOKEN": required_secret(settings.secrets.dns_token, "dnsToken")},
+            dns_credentials={TOKEN: required_secret(settings.secrets.dns_token, "dnsToken")},
         )
         self.register_outputs(
             {
@@ -183,3 +202,6 @@ class DigitalOceanHost(pulumi.ComponentResource):
                 "hostKey": server_key.public,
             }
         )
+
+
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, DigitalOceanHost)

@@ -1,0 +1,212 @@
+"""A server on a cloud, reached over SSH: its pinned host key, its user data, the readiness gate,
+and the `Host` the container stack uses on it. The clouds (components/clouds) build the server."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+import pulumi_tls as tls
+
+from components.cloud_init import CloudInitParams, render_cloud_config
+from components.runtime import SERVER_DATA_DIR, HostDirs, Privilege, server_dirs
+from components.settings import ServerSettings, Settings
+
+GATE_TIMEOUT = "20m"
+
+
+@dataclass(frozen=True)
+class SshAccess:
+    """How the program reaches a server: its stable address, the admin account, its pinned host key."""
+
+    address: pulumi.Output[str]
+    user: str
+    host_public_key: pulumi.Output[str]
+
+    def connection(self) -> command.remote.ConnectionArgs:
+        """SSH as the admin through the user's ssh-agent, verifying the pinned host key, retrying until it answers."""
+        return command.remote.ConnectionArgs(
+            host=self.address,
+            user=self.user,
+            host_key=self.host_public_key,
+            dial_error_limit=-1,
+            per_dial_timeout=15,
+        )
+
+    def docker_host(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat("ssh://", self.user, "@", self.address)
+
+    def ssh_options(self) -> pulumi.Output[list[str]]:
+        return self.host_public_key.apply(pinned_ssh_options)
+
+
+def required_secret(value: pulumi.Output[str] | None, key: str) -> pulumi.Output[str]:
+    """A secret setting this cloud needs; settings validation has already refused its absence."""
+    if value is None:
+        raise pulumi.RunError(f"p2pvps:{key} is required on this cloud")
+    return pulumi.Output.secret(value)
+
+
+def pinned_ssh_options(host_public_key: str) -> list[str]:
+    """OpenSSH client options that accept only the pinned host key, without any known_hosts file.
+
+    `KnownHostsCommand` (OpenSSH 8.5+) prints the one accepted key for whatever host name ssh
+    looks up (`%H`), so no file has to exist on the machine running Pulumi and the provider
+    configuration is the same on every machine.
+    """
+    return [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        f"KnownHostsCommand=/bin/echo %H {host_public_key}",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=30",
+        "-o",
+        "ServerAliveInterval=30",
+    ]
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """The server's SSH host key pair, made by the program so every client can pin it before the first boot."""
+
+    key: tls.PrivateKey
+    public: pulumi.Output[str]
+
+
+def host_key(name: str, parent: pulumi.Resource) -> HostKey:
+    key = tls.PrivateKey(name, algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent))
+    return HostKey(key, key.public_key_openssh.apply(str.strip))
+
+
+def user_data(
+    settings: Settings, server: ServerSettings, host: HostKey, data_device: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """The cloud-init document of a server; secret, since it carries the host's private key."""
+    admin = server.admin
+    return pulumi.Output.all(host.key.private_key_openssh, host.public, data_device).apply(
+        lambda values: render_cloud_config(
+            CloudInitParams(
+                hostname=settings.resource_prefix,
+                admin_user=admin.user,
+                admin_keys=admin.ssh_public_keys,
+                host_key_private=values[0],
+                host_key_public=values[1],
+                data_device=values[2],
+                data_dir=SERVER_DATA_DIR,
+                reboot_time=server.reboot_time,
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RemoteHost:
+    """A cloud server, once its readiness gate has passed: Docker over SSH, scripts over SSH, systemd."""
+
+    dirs: HostDirs
+    publish_addresses: tuple[str, ...]
+    ssh: SshAccess
+    ready: pulumi.Resource
+    machine: pulumi.CustomResource
+    dns: pulumi.Resource
+    dns_credentials: Mapping[str, pulumi.Output[str]]
+    privilege = Privilege.SUDO
+    runs_systemd = True
+
+    @property
+    def tls_prerequisites(self) -> tuple[pulumi.Resource, ...]:
+        return (self.dns,)
+
+    def lifecycle(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Recreated with a replaced server, and never deleted from a server that is already gone."""
+        return pulumi.ResourceOptions(parent=parent, replacement_trigger=self.machine.id, deleted_with=self.machine)
+
+    def docker_provider(self, name: str, parent: pulumi.Resource) -> docker.Provider:
+        """The server's Docker over SSH as the admin, with the pinned host key, once the gate has passed."""
+        return docker.Provider(
+            name,
+            host=self.ssh.docker_host(),
+            ssh_opts=self.ssh.ssh_options(),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.ready]),
+        )
+
+    def run(self, name: str, script: str, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        return command.remote.Command(
+            name,
+            connection=self.ssh.connection(),
+            create=script,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.ready])),
+        )
+
+    def exports(self) -> Mapping[str, pulumi.Input[str]]:
+        return {
+            "publicAddress": self.ssh.address,
+            "sshCommand": pulumi.Output.concat("ssh ", self.ssh.user, "@", self.ssh.address),
+        }
+
+
+def remote_host(
+    name: str,
+    parent: pulumi.Resource,
+    server: ServerSettings,
+    *,
+    host: HostKey,
+    address: pulumi.Output[str],
+    machine: pulumi.CustomResource,
+    ready_after: list[pulumi.Resource],
+    dns: pulumi.Resource,
+    dns_credentials: Mapping[str, pulumi.Output[str]],
+) -> RemoteHost:
+    """The host of a cloud server, with the readiness gate that waits for it after `ready_after`."""
+    ssh = SshAccess(address=address, user=server.admin.user, host_public_key=host.public)
+    gate = readiness_gate(
+        f"{name}-ready", connection=ssh.connection(), generation=machine.id, depends_on=ready_after, parent=parent
+    )
+    return RemoteHost(
+        dirs=server_dirs(server.admin.user),
+        publish_addresses=("0.0.0.0", "::") if server.ipv6 else ("0.0.0.0",),
+        ssh=ssh,
+        ready=gate,
+        machine=machine,
+        dns=dns,
+        dns_credentials=dns_credentials,
+    )
+
+
+def readiness_script(data_dir: str) -> str:
+    body = resources.files("components").joinpath("scripts/wait-ready.sh").read_text()
+    return f"data_dir={shlex.quote(data_dir)}\n{body}"
+
+
+def readiness_gate(
+    name: str,
+    *,
+    connection: command.remote.ConnectionArgs,
+    generation: pulumi.Input[str],
+    depends_on: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> command.remote.Command:
+    """Waits for cloud-init, the data volume and Docker; runs again whenever the server is replaced."""
+    return command.remote.Command(
+        name,
+        connection=connection,
+        create=readiness_script(SERVER_DATA_DIR),
+        triggers=[generation],
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=depends_on,
+            custom_timeouts=pulumi.CustomTimeouts(create=GATE_TIMEOUT, update=GATE_TIMEOUT),
+        ),
+    )

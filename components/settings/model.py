@@ -1,0 +1,78 @@
+"""The typed settings of one stack, as the rest of the program sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.ports import PortRange
+
+NAMESPACE = "p2pvps"
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """Who may administer the server and from where."""
+
+    user: str
+    cidrs: tuple[str, ...]
+    ssh_public_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TunnelPorts:
+    """Public ports of the two tunnel services."""
+
+    ssh_server: int
+    ssh_tunnels: PortRange
+    localtunnel_clients: PortRange
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret settings, as secret Outputs from the moment they are read."""
+
+    dns_token: pulumi.Output[str] | None = None
+    ssh_tunnel_password: pulumi.Output[str] | None = None
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The server a cloud builds: where, how big, on which Ubuntu, who administers it."""
+
+    cloud: str
+    region: str
+    size: str
+    ubuntu_version: str
+    admin: AdminAccess
+    volume_size_gb: int
+    ipv6: bool
+    create_dns_zone: bool
+    reboot_time: str | None
+    """When unattended upgrades may reboot the server (HH:MM, the server's clock); None: never."""
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The stack on your own Docker: there is no server to choose."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One stack's validated settings; nothing else in the program reads configuration."""
+
+    project: str
+    stack: str
+    domain: str
+    tunnel_domain: str
+    admin_email: str
+    acme_staging: bool
+    tunnels: TunnelPorts
+    secrets: StackSecrets
+    target: ServerSettings | LocalSettings
+
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of cloud-side names, unique per stack: `p2pvps-<stack>`."""
+        return f"{self.project}-{self.stack}"

@@ -6,26 +6,26 @@ they drift from the catalog.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from components import catalog as services
-from components.catalog import COMPOSE_DIR, Exposure, Secret, SecretSource, ServiceSpec, StackValues
+from components.catalog import COMPOSE_DIR, Exposure, Secret, SecretSource, ServiceSpec, StackValues, nginx
 from components.clouds import digitalocean
-from components.nginx import HSTS_MAX_AGE, NginxParams, render_site_config
+from components.nginx import HSTS_MAX_AGE
 from components.ports import PortRange
 from components.prepare_dirs import prepare_script
 from components.project import config_schema
 from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, Privilege, volume_name
 from components.settings import TunnelPorts
 
-HEADER = "# Generated from components/catalog.py by `python -m components.compose`; do not edit.\n"
+HEADER = "# Generated from components/catalog/ by `python -m components.compose`; do not edit.\n"
 DATA_DIR = "${P2PVPS_DATA_DIR:?set P2PVPS_DATA_DIR in .env}"
 LOG_DIR = "${P2PVPS_LOG_DIR:?set P2PVPS_LOG_DIR in .env}"
 BIND_ADDRESS = "${P2PVPS_BIND_ADDRESS:-0.0.0.0}"
-NGINX_TEMPLATE = Path("nginx/templates/default.conf.template")
 PREPARE_PREAMBLE = """\
 # Creates the data and log directories with the owners the containers need. Run it as root, once,
 # after filling in .env: it reads P2PVPS_DATA_DIR and P2PVPS_LOG_DIR from the .env next to it.
@@ -64,6 +64,16 @@ def compose_values() -> StackValues:
         dns_credentials=tuple(
             (env, Secret(env, SecretSource.HOST, required=False)) for env in digitalocean.DNS_CHALLENGE.credentials
         ),
+    )
+
+
+def template_values() -> StackValues:
+    """Catalog inputs for the Nginx template, which the image fills in with plain envsubst."""
+    return replace(
+        compose_values(),
+        domain="${P2PVPS_DOMAIN}",
+        tunnel_domain="${P2PVPS_TUNNEL_DOMAIN}",
+        admin_cidrs=("${P2PVPS_ADMIN_CIDRS}",),
     )
 
 
@@ -178,13 +188,7 @@ def generated_files() -> dict[Path, str]:
         + HEADER
         + PREPARE_PREAMBLE
         + prepare_script(catalog, dirs, Privilege.ROOT),
-        NGINX_TEMPLATE: render_site_config(
-            NginxParams(
-                domain="${P2PVPS_DOMAIN}",
-                tunnel_domain="${P2PVPS_TUNNEL_DOMAIN}",
-                admin_cidrs=("${P2PVPS_ADMIN_CIDRS}",),
-            )
-        ),
+        Path(nginx.COMPOSE_TEMPLATE): nginx.site_config(template_values()),
     }
 
 

@@ -63,16 +63,16 @@ class NginxParams:
 
     domain: str
     tunnel_domain: str
+    cms_upstream: str
+    localtunnel_upstream: str
+    acme_webroot: str
     http_port: int = 80
     https_port: int = 443
     # Every address each server listens on: all IPv4 ("*"), and "[::]" for IPv6.
     listen_addresses: tuple[str, ...] = ("*",)
     public_https_port: int = 443
-    cms_upstream: str = "connextcms:3000"
-    localtunnel_upstream: str = "localtunnel:3002"
     site_tls: TlsPaths = field(default_factory=lambda: TlsPaths.under(f"{TLS_DIR}/{SITE_CERT_NAME}"))
     localtunnel_tls: TlsPaths = field(default_factory=lambda: TlsPaths.under(f"{TLS_DIR}/{LOCALTUNNEL_CERT_NAME}"))
-    acme_webroot: str = "/var/www/acme"
     resolver: str | None = "127.0.0.11"
     client_max_body_size: str = "50m"
     hsts_max_age: int = HSTS_MAX_AGE

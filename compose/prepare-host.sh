@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generated from components/catalog.py by `python -m components.compose`; do not edit.
+# Generated from components/catalog/ by `python -m components.compose`; do not edit.
 # Creates the data and log directories with the owners the containers need. Run it as root, once,
 # after filling in .env: it reads P2PVPS_DATA_DIR and P2PVPS_LOG_DIR from the .env next to it.
 env_file="$(dirname "$0")/.env"

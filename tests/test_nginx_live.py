@@ -219,6 +219,7 @@ def test_with_ipv6_every_server_answers_on_ipv6(tmp_path: Path) -> None:
         listen_addresses=("127.0.0.1", "[::1]"),
         cms_upstream="127.0.0.1:9",
         localtunnel_upstream="127.0.0.1:9",
+        acme_webroot=str(tmp_path / "acme"),
         site_tls=tls.site,
         localtunnel_tls=tls.localtunnel,
         resolver=None,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from components.catalog import COMPOSE_DIR, tls_names
+from components.catalog import COMPOSE_DIR
+from components.catalog.nginx import tls_names
 from components.nginx import NginxParams, render_site_config
 from live_nginx import DOMAIN, main_config, self_signed
 from tools import require, run
@@ -66,6 +67,9 @@ def stage(tmp_path: Path) -> Path:
         http_port=HTTP_PORT,
         https_port=HTTPS_PORT,
         listen_addresses=("127.0.0.1",),
+        cms_upstream="127.0.0.1:9",
+        localtunnel_upstream="127.0.0.1:9",
+        acme_webroot=str(tmp_path / "acme"),
         resolver=None,
     )
     (etc / "conf.d" / "default.conf").write_text(render_site_config(params))

@@ -11,7 +11,7 @@
 set -eu
 
 letsencrypt_dir=${LETSENCRYPT_DIR:-/etc/letsencrypt}
-webroot=${ACME_WEBROOT:-/var/www/acme}
+webroot=${ACME_WEBROOT:?}
 run_dir=${RUN_DIR:-/tmp}
 heartbeat="$run_dir/p2pvps-certbot-heartbeat"
 if [ "${1:-}" = "--check" ]; then

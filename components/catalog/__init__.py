@@ -1,0 +1,59 @@
+"""The P2P VPS services, described once: the model (`model`), one module per service, and the
+views derived from them (`views`).
+
+The firewall, the host's log directories, the Pulumi Docker resources and
+`compose/docker-compose.yml` are all rendered from `build_catalog`. Values that differ per stack
+come in through `StackValues`; for the compose file they are `${VARIABLE}` placeholders.
+"""
+
+from __future__ import annotations
+
+from components.catalog import (
+    certbot,
+    connextcms,
+    listing_manager,
+    localtunnel,
+    mongodb,
+    nginx,
+    openbazaar,
+    ssh_server,
+)
+from components.catalog.model import (
+    COMPOSE_DIR,
+    DataVolume,
+    Exposure,
+    Secret,
+    SecretSource,
+    ServiceSpec,
+    StackValues,
+)
+from components.catalog.views import data_volumes, public_ports, secrets
+
+__all__ = [
+    "COMPOSE_DIR",
+    "DataVolume",
+    "Exposure",
+    "Secret",
+    "SecretSource",
+    "ServiceSpec",
+    "StackValues",
+    "build_catalog",
+    "data_volumes",
+    "public_ports",
+    "secrets",
+]
+
+
+def build_catalog(values: StackValues) -> tuple[ServiceSpec, ...]:
+    """Every container of the stack, each after the ones it depends on; certbot only where certificates are issued."""
+    certificates = (certbot.service(values),) if values.issues_certificates else ()
+    return (
+        nginx.service(values),
+        *certificates,
+        mongodb.service(),
+        connextcms.service(values),
+        openbazaar.service(),
+        listing_manager.service(values),
+        ssh_server.service(values),
+        localtunnel.service(values),
+    )

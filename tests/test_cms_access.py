@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app_images import CMS, SHARED, cms_env, node
 
+from app_images import CMS, SHARED, cms_env, node
 from tools import require, run
 
 pytestmark = pytest.mark.tools

@@ -66,7 +66,10 @@ def context_files(service_dir: Path) -> list[Path]:
         pattern = PurePosixPath(source)
         if pattern.is_absolute() or ".." in pattern.parts or pattern == PurePosixPath("."):
             raise ValueError(f"{dockerfile}: COPY source {source} must name a path below {root.name}/")
-        matches = sorted(root.glob(str(pattern)))
+        if any(wildcard in source for wildcard in "*?["):
+            matches = sorted(root.glob(str(pattern)))
+        else:
+            matches = [root / pattern] if (root / pattern).exists() else []
         if not matches:
             raise ValueError(f"{dockerfile}: COPY source {source} is not in the build context {root}")
         for match in matches:

@@ -107,10 +107,17 @@ def test_copy_sources_follow_the_dockerfile_syntax(compose: Path) -> None:
         'copy ["probe/b c.txt", "/y"]\n'
         "FROM scratch\n"
         "COPY --from=build /x /x\n"
-        "ADD probe/d/ /d/\n",
+        "ADD probe/d/ /d/\n"
+        "COPY probe/w?.txt /w/\n",
     )
-    assert copy_sources(image / "Dockerfile") == ["probe/a.txt", "shared/preload.js", "probe/b c.txt", "probe/d/"]
-    for name in ("a.txt", "b c.txt", "d/e.txt"):
+    assert copy_sources(image / "Dockerfile") == [
+        "probe/a.txt",
+        "shared/preload.js",
+        "probe/b c.txt",
+        "probe/d/",
+        "probe/w?.txt",
+    ]
+    for name in ("a.txt", "b c.txt", "d/e.txt", "w1.txt", "w2.txt", "w10.txt"):
         (image / name).parent.mkdir(exist_ok=True)
         (image / name).write_text(name)
     assert [p.relative_to(compose).as_posix() for p in context_files(image)] == [
@@ -118,6 +125,8 @@ def test_copy_sources_follow_the_dockerfile_syntax(compose: Path) -> None:
         "probe/a.txt",
         "probe/b c.txt",
         "probe/d/e.txt",
+        "probe/w1.txt",
+        "probe/w2.txt",
         "shared/preload.js",
     ]
 

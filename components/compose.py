@@ -102,7 +102,7 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
     check = spec.healthcheck
     entry: dict[str, Any] = {}
     if spec.build:
-        entry["build"] = {"context": f"./{spec.build}"}
+        entry["build"] = {"context": ".", "dockerfile": f"{spec.build}/Dockerfile"}
         entry["image"] = f"p2pvps/{spec.name}:local"
     else:
         entry["image"] = spec.image

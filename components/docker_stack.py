@@ -116,9 +116,7 @@ class Service(pulumi.ComponentResource):
             built = docker.Image(
                 f"{name}-image",
                 image_name=image_tag(spec.name, spec.build_dir),
-                build=docker.DockerBuildArgs(
-                    context=f"compose/{spec.build}", dockerfile=f"compose/{spec.build}/Dockerfile"
-                ),
+                build=docker.DockerBuildArgs(context="compose", dockerfile=f"compose/{spec.build}/Dockerfile"),
                 skip_push=True,
                 opts=opts,
             )

@@ -4,7 +4,8 @@ The rules are verification.md §2: the daemon gets its own data root, exec root,
 in a temporary directory, with no bridge, no iptables, no masquerading and no forwarding; containers
 use `--network host` or `--network none` only; nothing is pulled from a registry. `debian:<suite>-slim`
 (the names the Dockerfiles use) is made with debootstrap from the machine's apt mirror and
-`docker import`; each build context is then built with its own Dockerfile, as production builds it.
+`docker import`; each image is then built from its Dockerfile with compose/ as the context, as production
+builds it.
 Everything is stopped by pid and removed at the end of the session, also when a test fails.
 """
 
@@ -214,14 +215,14 @@ def docker() -> Iterator[Docker]:
 
 @pytest.fixture(scope="session")
 def debian_base_images(docker: Docker) -> Callable[[Path], None]:
-    """`ensure(context)`: makes the `debian:<suite>-slim` images a Dockerfile starts from, once per session.
+    """`ensure(image_dir)`: makes the `debian:<suite>-slim` images its Dockerfile starts from, once per session.
 
     Each is debootstrap --variant=minbase of that suite from the machine's apt mirror, then docker import.
     """
     made: set[str] = set()
 
-    def ensure(context: Path) -> None:
-        for image, suite in _debian_bases(context / "Dockerfile"):
+    def ensure(image_dir: Path) -> None:
+        for image, suite in _debian_bases(image_dir / "Dockerfile"):
             if image not in made:
                 _make_debian_base(docker, image, suite)
                 made.add(image)
@@ -276,13 +277,14 @@ def local_ca_certificates() -> str:
 
 @pytest.fixture(scope="session")
 def build_image(docker: Docker, debian_base_images: Callable[[Path], None]) -> Callable[..., str]:
-    """`build(context, build_args=None)`: builds a context with its own Dockerfile, once per session; the tag."""
+    """`build(image_dir, build_args=None)`: builds compose/<image>/Dockerfile with compose/ as the context, once
+    per session; the tag."""
     built: dict[Path, str] = {}
 
-    def build(context: Path, build_args: Mapping[str, str] | None = None) -> str:
-        if context not in built:
-            debian_base_images(context)
-            tag = f"p2pvps-test/{context.name}:latest"
+    def build(image_dir: Path, build_args: Mapping[str, str] | None = None) -> str:
+        if image_dir not in built:
+            debian_base_images(image_dir)
+            tag = f"p2pvps-test/{image_dir.name}:latest"
             arg_options = [option for item in (build_args or {}).items() for option in ("--build-arg", "=".join(item))]
             result = docker(
                 "build",
@@ -292,11 +294,13 @@ def build_image(docker: Docker, debian_base_images: Callable[[Path], None]) -> C
                 *arg_options,
                 "--tag",
                 tag,
-                str(context),
+                "--file",
+                str(image_dir / "Dockerfile"),
+                str(image_dir.parent),
                 timeout=BUILD_TIMEOUT,
             )
-            assert result.returncode == 0, f"docker build {context} failed:\n{result.stdout[-6000:]}\n{result.stderr}"
-            built[context] = tag
-        return built[context]
+            assert result.returncode == 0, f"docker build {image_dir} failed:\n{result.stdout[-6000:]}\n{result.stderr}"
+            built[image_dir] = tag
+        return built[image_dir]
 
     return build

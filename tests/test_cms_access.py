@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app_images import CMS, cms_env, node
 
+from app_images import CMS, SHARED, cms_env, node
 from tools import require, run
 
 pytestmark = pytest.mark.tools
@@ -63,7 +63,7 @@ def stage_site(tmp_path: Path, spec: Path = SPEC) -> tuple[Path, int]:
     entries = [entry for entry in json.loads(spec.read_text()) if (site / entry["file"]).is_file()]
     filtered = tmp_path / "spec.json"
     filtered.write_text(json.dumps(entries))
-    result = node(str(CMS / "apply-patches.js"), str(filtered), str(site))
+    result = node(str(SHARED / "apply-patches.js"), str(filtered), str(site))
     assert result.returncode == 0, result.stderr
     return site, len(entries)
 

@@ -71,6 +71,22 @@ def test_docker_compose_accepts_the_file() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_every_image_builds_from_compose_with_its_own_dockerfile() -> None:
+    """Images share compose/shared/, so each is built with compose/ as context (its .dockerignore
+    admits only the image directories) and the Dockerfile of its own directory."""
+    result = run([require("docker-compose"), "-f", str(COMPOSE_FILE), "config"], env=compose_environment())
+    assert result.returncode == 0, result.stderr
+    builds = {
+        name: service["build"]
+        for name, service in yaml.safe_load(result.stdout)["services"].items()
+        if "build" in service
+    }
+    assert sorted(builds) == sorted(spec.name for spec in services.build_catalog(compose_values()) if spec.build)
+    for name, build in builds.items():
+        assert Path(build["context"]) == COMPOSE_DIR, name
+        assert (COMPOSE_DIR / build["dockerfile"]).resolve() == COMPOSE_DIR / name / "Dockerfile", name
+
+
 def test_docker_compose_refuses_a_missing_secret() -> None:
     environment = compose_environment()
     del environment["MONGO_ROOT_PASSWORD"]

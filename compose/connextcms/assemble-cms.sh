@@ -9,7 +9,7 @@
 #   CONNEXTCMS     ConnextCMS checkout
 #   SITE_TEMPLATE  site-template-connextcms/ of the P2P VPS server repository (patched)
 #   MARKET_DIST    dist/ of the built Vue market app (index.html + static/)
-#   P2PVPS_FILES   this build context (p2pvps-config.js, p2pvps-access.js, preload.js, updates/)
+#   P2PVPS_FILES   the image's own files (p2pvps-config.js, p2pvps-access.js, preload.js, updates/)
 #   OUT            output root; the app goes to OUT/app
 # Mutable data is replaced by links into DATA_DIR (default /data) and the
 # template's ../logs directory by a link to LOG_DIR (default /var/log/p2pvps).

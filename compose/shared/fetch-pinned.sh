@@ -5,8 +5,6 @@
 # proves it: the commit is fetched by its full SHA-1, never by a branch or tag
 # name, and the checked-out HEAD must equal that SHA-1. A moving branch can
 # therefore never change what an image is built from.
-# (Identical copies live in every build context that fetches sources; a test
-# keeps them identical.)
 set -eu
 
 if [ "$#" -ne 3 ]; then

@@ -8,8 +8,6 @@
 // and fails the build unless `find` occurs exactly `count` times in the file,
 // so a changed upstream file can never be patched silently or half-way.
 // Written for Node 8 and later (no syntax newer than ES2017).
-// (Identical copies live in every build context that patches sources; a test
-// keeps them identical.)
 'use strict';
 
 var fs = require('fs');

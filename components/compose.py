@@ -12,8 +12,18 @@ from typing import Any
 
 import yaml
 
-from components import catalog as services
-from components.catalog import COMPOSE_DIR, Exposure, Secret, SecretSource, ServiceSpec, StackValues, nginx
+from components.catalog import (
+    COMPOSE_DIR,
+    Exposure,
+    Secret,
+    SecretSource,
+    ServiceSpec,
+    StackValues,
+    build_catalog,
+    data_volumes,
+    needed_secrets,
+    nginx,
+)
 from components.clouds import digitalocean
 from components.nginx import HSTS_MAX_AGE
 from components.ports import PortRange
@@ -144,7 +154,7 @@ def render_compose(catalog: tuple[ServiceSpec, ...]) -> str:
                 "driver": "local",
                 "driver_opts": {"type": "none", "o": "bind", "device": f"{DATA_DIR}/{volume.name}"},
             }
-            for volume in services.data_volumes(catalog)
+            for volume in data_volumes(catalog)
         },
     }
     return HEADER + yaml.safe_dump(document, sort_keys=False, width=1000)
@@ -173,13 +183,13 @@ def render_env_example(catalog: tuple[ServiceSpec, ...]) -> str:
         "# Secrets: long random letters and digits; OB_API_PASSWORD_SHA256 is the hex SHA-256 of",
         '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum).',
     ]
-    lines += [f"{secret.name}=" for secret in services.secrets(catalog)]
+    lines += [f"{secret.name}=" for secret in needed_secrets(catalog)]
     return "\n".join(lines) + "\n"
 
 
 def generated_files() -> dict[Path, str]:
     """Every file this module writes under compose/, by path relative to compose/."""
-    catalog = services.build_catalog(compose_values())
+    catalog = build_catalog(compose_values())
     dirs = HostDirs(data_dir="${P2PVPS_DATA_DIR:?}", log_root="${P2PVPS_LOG_DIR:?}")
     return {
         Path("docker-compose.yml"): render_compose(catalog),

@@ -8,7 +8,7 @@ import pulumi
 
 from components.catalog import build_catalog, public_ports
 from components.docker_stack import ContainerStack
-from components.secrets import stack_secrets
+from components.secret_values import secret_values
 from components.settings import Settings
 from components.targets import provision, stack_values
 
@@ -21,7 +21,7 @@ class P2pVpsServer(pulumi.ComponentResource):
         catalog = build_catalog(stack_values(settings))
         self.perimeter = public_ports(catalog)
         host = provision(f"{name}-host", settings, self.perimeter, opts=pulumi.ResourceOptions(parent=self))
-        secrets = stack_secrets(f"{name}-secret", settings, catalog, host.dns_credentials, parent=self)
+        secrets = secret_values(f"{name}-secret", settings, catalog, host.dns_credentials, parent=self)
         self.stack = ContainerStack(f"{name}-stack", catalog, host, secrets, opts=pulumi.ResourceOptions(parent=self))
         self.outputs: Mapping[str, pulumi.Input[str]] = {
             **host.exports(),

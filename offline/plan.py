@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components import catalog as services
 from components import dns
+from components.catalog import build_catalog, public_ports
 from components.settings import ServerSettings
 from components.targets import stack_values
 from offline.evaluate import (
@@ -144,7 +144,7 @@ def _perimeter_section(stack: str, overrides: Mapping[str, Any]) -> list[str]:
     if not isinstance(server, ServerSettings):
         return [*lines, "No cloud firewall: the local cloud publishes ports on 127.0.0.1 only.", ""]
     lines += ["| Ports | Protocol | Open to | Purpose |", "|---|---|---|---|"]
-    for rule in services.public_ports(services.build_catalog(stack_values(settings))):
+    for rule in public_ports(build_catalog(stack_values(settings))):
         sources = ", ".join(rule.sources(server.admin.cidrs))
         lines.append(f"| {rule.ports} | {rule.protocol} | {sources} | {rule.purpose} |")
     lines += ["", "## DNS names", ""]

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import catalog as services
-from components.catalog import COMPOSE_DIR, Secret
+from components.catalog import COMPOSE_DIR, Secret, build_catalog, needed_secrets
 from components.compose import compose_values, generated_files
 from tools import require, run, shellcheck
 
@@ -30,8 +29,8 @@ REQUIRED_VARIABLES = {
 
 
 def compose_environment() -> dict[str, str]:
-    secrets = {secret.name: "x" * 32 for secret in services.secrets(services.build_catalog(compose_values()))}
-    return {"PATH": os.environ["PATH"]} | REQUIRED_VARIABLES | secrets
+    values = {secret.name: "x" * 32 for secret in needed_secrets(build_catalog(compose_values()))}
+    return {"PATH": os.environ["PATH"]} | REQUIRED_VARIABLES | values
 
 
 @pytest.mark.parametrize("relative", sorted(generated_files(), key=str), ids=str)
@@ -45,7 +44,7 @@ def test_generated_file_matches_the_catalog(relative: Path) -> None:
 
 def test_compose_services_are_the_catalog_services() -> None:
     document = yaml.safe_load(COMPOSE_FILE.read_text())
-    catalog = services.build_catalog(compose_values())
+    catalog = build_catalog(compose_values())
     assert list(document["services"]) == [service.name for service in catalog]
     for name, service in document["services"].items():
         assert service["restart"] == "unless-stopped", name
@@ -57,7 +56,7 @@ def test_secrets_are_only_variables_in_the_compose_file() -> None:
     """Every secret the catalog hands a service is a `${NAME:...}` reference to .env, never a value."""
     document = yaml.safe_load(COMPOSE_FILE.read_text())
     checked = 0
-    for spec in services.build_catalog(compose_values()):
+    for spec in build_catalog(compose_values()):
         environment = document["services"][spec.name]["environment"]
         for key, value in spec.env:
             if isinstance(value, Secret):
@@ -81,7 +80,7 @@ def test_every_image_builds_from_compose_with_its_own_dockerfile() -> None:
         for name, service in yaml.safe_load(result.stdout)["services"].items()
         if "build" in service
     }
-    assert sorted(builds) == sorted(spec.name for spec in services.build_catalog(compose_values()) if spec.build)
+    assert sorted(builds) == sorted(spec.name for spec in build_catalog(compose_values()) if spec.build)
     for name, build in builds.items():
         assert Path(build["context"]) == COMPOSE_DIR, name
         assert (COMPOSE_DIR / build["dockerfile"]).resolve() == COMPOSE_DIR / name / "Dockerfile", name
@@ -100,7 +99,7 @@ def test_every_compose_service_has_the_catalogs_limits() -> None:
     resolved = run([require("docker-compose"), "-f", str(COMPOSE_FILE), "config"], env=compose_environment())
     assert resolved.returncode == 0, resolved.stderr
     document = yaml.safe_load(resolved.stdout)
-    for spec in services.build_catalog(compose_values()):
+    for spec in build_catalog(compose_values()):
         service = document["services"][spec.name]
         limits = spec.limits
         assert (service["mem_limit"], service["memswap_limit"], service["pids_limit"]) == (

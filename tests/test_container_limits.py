@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components import catalog as services
+from components.catalog import ServiceSpec, build_catalog
 from components.cloud_init import SWAP_BYTES
 from components.container_slices import UNIT_DIR, slice_name
 from components.targets import stack_values
@@ -34,8 +34,8 @@ esac
 """
 
 
-def catalog_of(stack: str) -> dict[str, services.ServiceSpec]:
-    return {spec.name: spec for spec in services.build_catalog(stack_values(settings_for(stack)))}
+def catalog_of(stack: str) -> dict[str, ServiceSpec]:
+    return {spec.name: spec for spec in build_catalog(stack_values(settings_for(stack)))}
 
 
 def prepare_command(evaluation: Evaluation) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import catalog as services
+from components.catalog import build_catalog, public_ports
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
 from components.settings import SECRET_KEYS, SETTING_KEYS, LocalSettings, ServerSettings, Settings
@@ -162,7 +162,7 @@ def test_tunnel_ports_are_checked_against_every_public_port_no_setting_moves() -
     settings = parse()
     tunnels = settings.tunnels
     movable = {PortRange.single(tunnels.ssh_server), tunnels.ssh_tunnels, tunnels.localtunnel_clients}
-    perimeter = services.public_ports(services.build_catalog(stack_values(settings)))
+    perimeter = public_ports(build_catalog(stack_values(settings)))
     fixed = {rule.ports for rule in perimeter} - movable
     assert fixed == {PortRange.single(port) for port in FIXED_PUBLIC_PORTS}
 
@@ -217,8 +217,8 @@ def test_a_short_tunnel_password_is_refused_without_showing_it() -> None:
 
 def test_a_long_tunnel_password_becomes_a_secret_output() -> None:
     settings = settings_for("dev", secrets={"dnsToken": "token", "sshTunnelPassword": "x" * 20})
-    assert isinstance(settings.secrets.ssh_tunnel_password, pulumi.Output)
-    assert settings_for("dev", secrets={"dnsToken": "token"}).secrets.ssh_tunnel_password is None
+    assert isinstance(settings.secret_settings.ssh_tunnel_password, pulumi.Output)
+    assert settings_for("dev", secrets={"dnsToken": "token"}).secret_settings.ssh_tunnel_password is None
 
 
 def test_a_misspelt_key_is_refused_with_a_suggestion() -> None:

@@ -27,7 +27,7 @@ from components.catalog.model import (
     ServiceSpec,
     StackValues,
 )
-from components.catalog.views import data_volumes, public_ports, secrets
+from components.catalog.views import data_volumes, needed_secrets, public_ports
 
 __all__ = [
     "COMPOSE_DIR",
@@ -39,8 +39,8 @@ __all__ = [
     "StackValues",
     "build_catalog",
     "data_volumes",
+    "needed_secrets",
     "public_ports",
-    "secrets",
 ]
 
 

@@ -137,7 +137,7 @@ class ServiceSpec:
     def build_dir(self) -> Path | None:
         return COMPOSE_DIR / self.build if self.build else None
 
-    def secrets(self) -> tuple[Secret, ...]:
+    def secrets_used(self) -> tuple[Secret, ...]:
         return tuple(value for _, value in self.env if isinstance(value, Secret))
 
 

@@ -16,10 +16,10 @@ def data_volumes(catalog: tuple[ServiceSpec, ...]) -> tuple[DataVolume, ...]:
     return tuple(sorted(seen.values(), key=lambda volume: volume.name))
 
 
-def secrets(catalog: tuple[ServiceSpec, ...]) -> tuple[Secret, ...]:
+def needed_secrets(catalog: tuple[ServiceSpec, ...]) -> tuple[Secret, ...]:
     """Every secret the stack needs, once, by name."""
     return tuple(
-        sorted({secret.name: secret for s in catalog for secret in s.secrets()}.values(), key=lambda s: s.name)
+        sorted({secret.name: secret for s in catalog for secret in s.secrets_used()}.values(), key=lambda s: s.name)
     )
 
 

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import dns
-from components.clouds.base import Cloud, CloudProfile, DnsChallenge, certbot_image
+from components.clouds.base import UBUNTU_RELEASES, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, user_data
 from components.ports import PublicPort, split_by_family
 from components.settings import ServerSettings, Settings
@@ -34,7 +34,6 @@ PROFILE = CloudProfile(
 # certbot's key is made here (an IAM user allowed only the challenge record), not configured.
 DNS_CHALLENGE = DnsChallenge("route53", certbot_image("dns-route53"), credentials=(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
 CANONICAL_OWNER = "099720109477"
-UBUNTU_CODENAMES = {"24.04": "noble", "26.04": "resolute"}
 UBUNTU_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
 DATA_DEVICE_NAME = "/dev/sdf"
 ROOT_VOLUME_GB = 20
@@ -43,7 +42,7 @@ ICMP = {"ipv4": "icmp", "ipv6": "58"}
 
 def ami_name_pattern(ubuntu_version: str, architecture: str) -> str:
     """Canonical's name for its Ubuntu server AMIs on gp3 root volumes."""
-    codename = UBUNTU_CODENAMES[ubuntu_version]
+    codename = UBUNTU_RELEASES[ubuntu_version]
     return f"ubuntu/images/hvm-ssd-gp3/ubuntu-{codename}-{ubuntu_version}-{UBUNTU_ARCHITECTURES[architecture]}-server-*"
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from components.settings import ServerSettings, Settings
 
 CERTBOT_VERSION = "v4.0.0"
+# The Ubuntu LTS releases a server may run, by version, with their code names.
+UBUNTU_RELEASES = {"24.04": "noble", "26.04": "resolute"}
 # Vultr's plan ids have the shape of DigitalOcean size slugs; DigitalOcean refuses them by name.
 VULTR_PLAN = r"(vc2|vhf|vhp|voc|vcg|vbm)-[a-z0-9-]+"
 

@@ -25,7 +25,6 @@ PROFILE = CloudProfile(
     dns_token_for="a DigitalOcean API token with domain read/write scope",
 )
 DNS_CHALLENGE = DnsChallenge("digitalocean", certbot_image("dns-digitalocean"), credentials=(TOKEN,))
-IMAGE_SLUGS = {"24.04": "ubuntu-24-04-x64", "26.04": "ubuntu-26-04-x64"}
 ALL_PORTS = "1-65535"
 
 
@@ -150,7 +149,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
             name=prefix,
-            image=IMAGE_SLUGS[server.ubuntu_version],
+            image=f"ubuntu-{server.ubuntu_version.replace('.', '-')}-x64",
             region=server.region,
             size=server.size,
             ssh_keys=[key.fingerprint for key in ssh_keys],
@@ -192,7 +191,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             machine=droplet,
             ready_after=[assignment, attachment, firewall],
             dns=zone,
-            dns_credentials={TOKEN: required_secret(settings.secrets.dns_token, "dnsToken")},
+            dns_credentials={TOKEN: required_secret(settings.secret_settings.dns_token, "dnsToken")},
         )
         self.register_outputs(
             {

@@ -28,7 +28,6 @@ PROFILE = CloudProfile(
 )
 # No certbot plugin for Vultr works with certbot 2 or later: plain certbot with the stack's own hook.
 DNS_CHALLENGE = DnsChallenge("vultr", certbot_image("certbot"), credentials=(API_KEY,))
-OS_NAMES = {"24.04": "Ubuntu 24.04 LTS x64", "26.04": "Ubuntu 26.04 LTS x64"}
 # Vultr attaches block storage as the second virtio disk. (Its by-id name carries the volume's
 # mount id, which only exists once the volume is attached to this very instance.)
 DATA_DEVICE = "/dev/vdb"
@@ -140,7 +139,7 @@ class VultrHost(pulumi.ComponentResource):
             for index, rule in enumerate(firewall_rules(perimeter, admin.cidrs))
         ]
         os_id = vultr.get_os_output(
-            filters=[vultr.GetOsFilterArgs(name="name", values=[OS_NAMES[server.ubuntu_version]])],
+            filters=[vultr.GetOsFilterArgs(name="name", values=[f"Ubuntu {server.ubuntu_version} LTS x64"])],
             opts=pulumi.InvokeOptions(parent=self),
         ).id.apply(int)
         instance = vultr.Instance(
@@ -186,7 +185,7 @@ class VultrHost(pulumi.ComponentResource):
             machine=instance,
             ready_after=[storage, *rules],
             dns=zone,
-            dns_credentials={API_KEY: required_secret(settings.secrets.dns_token, "dnsToken")},
+            dns_credentials={API_KEY: required_secret(settings.secret_settings.dns_token, "dnsToken")},
         )
         self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_key.public})
 

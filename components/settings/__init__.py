@@ -13,15 +13,16 @@ from collections.abc import Iterable, Mapping
 import pulumi
 
 from components.clouds import CLOUD_NAMES, LOCAL, cloud
+from components.clouds.base import UBUNTU_RELEASES
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
 from components.settings.model import (
     NAMESPACE,
     AdminAccess,
     LocalSettings,
+    SecretSettings,
     ServerSettings,
     Settings,
-    StackSecrets,
     TunnelPorts,
 )
 from components.settings.reader import Problems, Reader
@@ -46,15 +47,14 @@ __all__ = [
     "SETTING_KEYS",
     "AdminAccess",
     "LocalSettings",
+    "SecretSettings",
     "ServerSettings",
     "Settings",
-    "StackSecrets",
     "TunnelPorts",
     "load_settings",
     "parse_settings",
 ]
 
-UBUNTU_VERSIONS = ("24.04", "26.04")
 # A shared password cannot be tied to a device; at least it should not be guessable.
 MIN_TUNNEL_PASSWORD_LENGTH = 20
 # The keys, from Pulumi.yaml's `config:` block: the one place they are declared.
@@ -79,11 +79,11 @@ def parse_settings(
     for key in sorted(unknown):
         problems.add(key, _unknown_key(key))
     read = Reader(raw, problems)
-    stack_secrets = _stack_secrets(secrets or {}, problems)
+    secret_settings = _secret_settings(secrets or {}, problems)
     cloud_name = read.check("cloud", read.text("cloud"), one_of(CLOUD_NAMES, "a supported cloud"))
     target: ServerSettings | LocalSettings | None = LocalSettings() if cloud_name == LOCAL else None
     if cloud_name is not None and cloud_name != LOCAL:
-        target = _server_settings(read, cloud_name, stack_secrets)
+        target = _server_settings(read, cloud_name, secret_settings)
     domain = read.check("domain", read.text("domain"), domain_error)
     tunnel_domain = read.check("tunnelDomain", read.text("tunnelDomain", required=False), tunnel_domain_error(domain))
     admin_email = read.check("adminEmail", read.text("adminEmail"), email_error)
@@ -100,19 +100,19 @@ def parse_settings(
         admin_email=admin_email,
         acme_staging=acme_staging,
         tunnels=tunnels,
-        secrets=stack_secrets,
+        secret_settings=secret_settings,
         target=target,
     )
 
 
-def _server_settings(read: Reader, cloud_name: str, secrets: StackSecrets) -> ServerSettings | None:
+def _server_settings(read: Reader, cloud_name: str, secret_settings: SecretSettings) -> ServerSettings | None:
     """The server part, for a stack on a cloud; None when a value is bad (the problem is recorded)."""
     profile = cloud(cloud_name).profile
     region_error = shape_error(profile.region, profile.region_example, cloud_name)
     region = read.check("region", read.text("region"), region_error)
     size = read.text("size", required=False) or profile.default_size
     size = read.check("size", size, size_error(profile, cloud_name))
-    versions = one_of(UBUNTU_VERSIONS, "a supported Ubuntu LTS release")
+    versions = one_of(tuple(UBUNTU_RELEASES), "a supported Ubuntu LTS release")
     ubuntu_version = read.check("ubuntuVersion", read.text("ubuntuVersion"), versions)
     admin_user = read.check("adminUser", read.text("adminUser"), username_error)
     admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), cidrs_error)
@@ -123,7 +123,7 @@ def _server_settings(read: Reader, cloud_name: str, secrets: StackSecrets) -> Se
         read.problems.add("ipv6", f"true is not supported on {cloud_name} yet; set it to false")
     create_dns_zone = read.boolean("createDnsZone")
     reboot_window = read.check("rebootWindow", read.text("rebootWindow"), reboot_window_error)
-    if profile.dns_token_for and secrets.dns_token is None:
+    if profile.dns_token_for and secret_settings.dns_token is None:
         read.problems.add(
             "dnsToken",
             f"missing; certbot needs {profile.dns_token_for} for the *.lt wildcard certificate (DNS-01): "
@@ -152,7 +152,7 @@ def _unknown_key(key: str) -> str:
     return f"is not a setting of this program; {hint}"
 
 
-def _stack_secrets(values: Mapping[str, str], problems: Problems) -> StackSecrets:
+def _secret_settings(values: Mapping[str, str], problems: Problems) -> SecretSettings:
     password = values.get("sshTunnelPassword") or None
     if password is not None and len(password) < MIN_TUNNEL_PASSWORD_LENGTH:
         problems.add(
@@ -161,7 +161,7 @@ def _stack_secrets(values: Mapping[str, str], problems: Problems) -> StackSecret
             f"{MIN_TUNNEL_PASSWORD_LENGTH} (e.g. `openssl rand -base64 24`), or leave it unset for keys only",
         )
     dns_token = values.get("dnsToken") or None
-    return StackSecrets(
+    return SecretSettings(
         dns_token=None if dns_token is None else pulumi.Output.secret(dns_token),
         ssh_tunnel_password=None if password is None else pulumi.Output.secret(password),
     )

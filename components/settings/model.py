@@ -30,7 +30,7 @@ class TunnelPorts:
 
 
 @dataclass(frozen=True)
-class StackSecrets:
+class SecretSettings:
     """Secret settings, as secret Outputs from the moment they are read."""
 
     dns_token: pulumi.Output[str] | None = None
@@ -69,7 +69,7 @@ class Settings:
     admin_email: str
     acme_staging: bool
     tunnels: TunnelPorts
-    secrets: StackSecrets
+    secret_settings: SecretSettings
     target: ServerSettings | LocalSettings
 
     @property

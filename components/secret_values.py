@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 import pulumi
 import pulumi_random as random
 
-from components.catalog import SecretSource, ServiceSpec, secrets
+from components.catalog import SecretSource, ServiceSpec, needed_secrets
 from components.settings import Settings
 
 PASSWORD_LENGTH = 32
@@ -19,11 +19,11 @@ DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 
-def stack_secrets(
+def secret_values(
     name: str,
     settings: Settings,
     catalog: tuple[ServiceSpec, ...],
-    host_secrets: Mapping[str, pulumi.Output[str]],
+    host_credentials: Mapping[str, pulumi.Output[str]],
     parent: pulumi.Resource,
 ) -> dict[str, pulumi.Output[str]]:
     """A secret Output for every secret the catalog needs (and every one a derived secret needs).
@@ -31,11 +31,11 @@ def stack_secrets(
     Generated values are alphanumeric (32 characters, about 190 bits), so they need no quoting in
     URIs, shell or JavaScript. OpenBazaar only ever sees the SHA-256 of its API password.
     """
-    needed = {secret.name: secret.source for secret in secrets(catalog)}
+    needed = {secret.name: secret.source for secret in needed_secrets(catalog)}
     for derived, (source, _) in DERIVED.items():
         if derived in needed:
             needed.setdefault(source, SecretSource.GENERATED)
-    config = {"TUNNEL_PASSWORD": settings.secrets.ssh_tunnel_password}
+    config = {"TUNNEL_PASSWORD": settings.secret_settings.ssh_tunnel_password}
     values: dict[str, pulumi.Output[str]] = {}
     for secret_name, source in sorted(needed.items(), key=lambda item: item[1] is SecretSource.DERIVED):
         if source is SecretSource.GENERATED:
@@ -51,8 +51,8 @@ def stack_secrets(
             values[secret_name] = values[origin].apply(compute)
         elif source is SecretSource.CONFIG:
             values[secret_name] = pulumi.Output.secret(config[secret_name] or "")
-        elif secret_name in host_secrets:
-            values[secret_name] = host_secrets[secret_name]
+        elif secret_name in host_credentials:
+            values[secret_name] = host_credentials[secret_name]
         else:
             raise pulumi.RunError(f"the host supplies no value for the secret {secret_name}")
     return values

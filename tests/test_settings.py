@@ -133,8 +133,9 @@ def test_size_and_region_are_checked_for_the_chosen_cloud(
     stack_cloud: str, key: str, value: str, expected: str
 ) -> None:
     stack = {"aws": "aws-us-east-1", "vultr": "vultr-ewr", "digitalocean": "dev"}[stack_cloud]
+    changes: dict[str, Any] = {key: value}
     with pytest.raises(pulumi.RunError) as caught:
-        settings_for(stack, **{key: value})
+        settings_for(stack, **changes)
     assert f"p2pvps:{key}: {expected}" in str(caught.value)
 
 

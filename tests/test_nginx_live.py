@@ -204,6 +204,21 @@ def test_an_unknown_host_over_tls_made_for_our_name_gets_no_answer(site: Site, h
     assert len(site.cms.requests) == before
 
 
+def test_what_the_catch_all_cannot_close_unanswered_names_no_version(site: Site) -> None:
+    """An unknown Host with an oversized header is answered by the catch-all (400), before any location."""
+    context = ssl.create_default_context(cafile=str(site.nginx.ca))
+    context.set_alpn_protocols(["http/1.1"])
+    with (
+        socket.create_connection(("127.0.0.1", site.nginx.https_port)) as raw,
+        context.wrap_socket(raw, server_hostname=DOMAIN) as tls,
+    ):
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: evil.example\r\nX-Big: {'a' * 9000}\r\n\r\n".encode())
+        answer = b"".join(iter(lambda: tls.recv(4096), b"")).decode()
+    assert answer.startswith("HTTP/1.1 400")
+    assert "strict-transport-security" not in answer.lower(), "the catch-all answered, not the site"
+    assert "nginx/" not in answer
+
+
 IPV6_DRIVER = """\
 ip link set lo up
 nginx -p "$0" -e "$0/error.log" -c "$0/nginx.conf" >"$0/nginx.out" 2>&1 &

@@ -275,12 +275,14 @@ def test_percent_encoding_in_the_query_is_passed(site: Site) -> None:
     assert answer.reached is not None and answer.reached["path"] == "/api/page/list?title=a%20b"
 
 
-# Ways to name the argument that makes KeystoneJS answer JSONP: Express reads `callback[]` and
-# `callback[0]` as a list and takes its first item, and decodes argument names.
+# Ways to name the argument that makes KeystoneJS answer JSONP (each seen to work with Express 4.16):
+# Express reads `callback[]` and `callback[0]` as a list and takes its first item, reads
+# `[callback]` as `callback`, and decodes argument names.
 JSONP_QUERIES = (
     "callback=steal",
     "a=1&callback=steal",
     "callback[]=steal",
+    "[callback]=steal",
     "callback%5B0%5D=steal",
     "%63allback=steal",
     "c%61llback=steal",

@@ -1,8 +1,9 @@
 """Who reaches which ConnextCMS route through the live Nginx on loopback.
 
 The site configuration is the one the program renders, with adminCidrs 127.0.0.1/32 and ::1/128;
-127.0.0.2 and the other 127/8 addresses (all loopback on Linux) play outsiders. A stand-in for the
-CMS records every request that reaches it.
+127.0.0.2 and the other 127/8 addresses (all loopback on Linux) play outsiders, and IPv6 clients
+are addresses of a network namespace the test makes. A stand-in for the CMS records every request
+that reaches it.
 """
 
 from __future__ import annotations

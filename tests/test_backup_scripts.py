@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -32,7 +33,7 @@ SCRIPT = BACKUP / "p2pvps-backup"
 STANDIN = Path(__file__).parent / "backup" / "mongo-standin.sh"
 ROOT = os.geteuid() == 0
 # Quotes, a dollar, spaces and a colon: what a careless rendering would break or show.
-MONGO_PASSWORD = "it's a \"pa$$word\": x"
+MONGO_PASSWORD = 'it\'s a "pa$$word": x'
 RESTIC_PASSWORD = "correct horse battery staple"
 DUMP = b"stand-in mongodump archive \x00\x01\x02" * 100
 BUCKET = "backups"
@@ -97,7 +98,7 @@ class Stack:
     def snapshots(self) -> list[dict[str, object]]:
         return json.loads(self.restic("snapshots", "--json").stdout)
 
-    def s3(self):  # noqa: ANN201  (boto3 client types are generated)
+    def s3(self) -> Any:  # boto3 clients are typed by stubs this project does not install
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
@@ -214,7 +215,13 @@ def tree(root: Path) -> dict[str, tuple[object, ...]]:
             detail = (path.read_bytes(), int(info.st_mtime))
         else:
             detail = None
-        entries[path.relative_to(root).as_posix()] = (kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, detail)
+        entries[path.relative_to(root).as_posix()] = (
+            kind,
+            stat.S_IMODE(info.st_mode),
+            info.st_uid,
+            info.st_gid,
+            detail,
+        )
     return entries
 
 

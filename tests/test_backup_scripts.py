@@ -5,6 +5,7 @@ BACKUP_DATA_DIR and BACKUP_STATE_DIR."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -261,27 +262,43 @@ def test_backup_restores_every_volume_byte_for_byte(stack: Stack) -> None:
     assert {"--drop", "--nsInclude=connextcms.*", "--host=mongodb", "--username=connextcms"} <= set(argv)
 
 
-def test_openbazaar_database_is_copied_by_sqlite_while_a_writer_holds_a_transaction(stack: Stack) -> None:
-    """The live database is never file-copied: a write in progress (journal on disk) is not in the backup."""
+def test_openbazaar_database_is_copied_by_sqlite_while_a_writer_is_mid_transaction(stack: Stack) -> None:
+    """The live database is never file-copied: a writer whose uncommitted pages are already in the file (cache
+    spilled, hot journal beside it) holds the copy back until it ends, and the copy has none of its changes."""
     make_volumes(stack.data)
     live = stack.data / "openbazaar" / "datastore" / "mainnet.db"
     writer = sqlite3.connect(live, isolation_level=None, timeout=60)
+    writer.execute("pragma cache_size = 10")
     writer.execute("begin immediate")
     writer.execute("delete from keys")
-    writer.execute("insert into keys values ('uncommitted', 0, 'x')")
+    writer.executemany("insert into keys values (?, 0, ?)", [(f"uncommitted{n}", "u" * 200) for n in range(5000)])
+    assert (live.parent / "mainnet.db-journal").stat().st_size > 0, "the transaction has not spilled to the file"
     try:
-        backup = stack.backup("now")
+        backup = subprocess.Popen(
+            [str(SCRIPT), "now"], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        time.sleep(3)
     finally:
         writer.execute("rollback")
         writer.close()
-    assert backup.returncode == 0, backup.stdout + backup.stderr
+    output, _ = backup.communicate(timeout=300)
+    assert backup.returncode == 0, output
     clear(stack.data)
     assert stack.backup("restore").returncode == 0
     with sqlite3.connect(live) as db:
-        rows = db.execute("select count(*), sum(scriptAddress = 'uncommitted') from keys").fetchone()
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        rows = db.execute("select count(*), sum(scriptAddress like 'uncommitted%') from keys").fetchone()
     db.close()
     assert rows == (500, 0)
+
+
+def test_jobs_exclude_each_other(stack: Stack) -> None:
+    make_volumes(stack.data)
+    with (stack.state / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = stack.backup("now")
+    assert "another backup or restore is running" in stderr_line(result)
+    assert stack.backup("now").returncode == 0
 
 
 def test_mongodump_gets_the_password_only_from_a_private_config_file(stack: Stack) -> None:

@@ -266,6 +266,7 @@ def test_openbazaar_database_is_copied_by_sqlite_while_a_writer_is_mid_transacti
     """The live database is never file-copied: a writer whose uncommitted pages are already in the file (cache
     spilled, hot journal beside it) holds the copy back until it ends, and the copy has none of its changes."""
     make_volumes(stack.data)
+    assert stack.backup("now").returncode == 0
     live = stack.data / "openbazaar" / "datastore" / "mainnet.db"
     writer = sqlite3.connect(live, isolation_level=None, timeout=60)
     writer.execute("pragma cache_size = 10")
@@ -277,7 +278,13 @@ def test_openbazaar_database_is_copied_by_sqlite_while_a_writer_is_mid_transacti
         backup = subprocess.Popen(
             [str(SCRIPT), "now"], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        time.sleep(3)
+        # The database is copied right after the dump: hold the transaction until then, and 2 s longer.
+        calls = stack.records / "mongodump" / "calls"
+        deadline = time.monotonic() + 60
+        while calls.read_text().count("x") < 2:
+            assert backup.poll() is None and time.monotonic() < deadline, "the second backup never dumped"
+            time.sleep(0.1)
+        time.sleep(2)
     finally:
         writer.execute("rollback")
         writer.close()

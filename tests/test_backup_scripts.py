@@ -117,12 +117,13 @@ def stack(tmp_path: Path, s3_endpoint: str, request: pytest.FixtureRequest) -> S
         (bin_dir / tool).symlink_to(STANDIN)
     (tmp_path / "secret").write_text(MONGO_PASSWORD + "\n")
     (tmp_path / "dump.archive").write_bytes(DUMP)
-    for name in ("data", "state", "records", "cache"):
+    for name in ("data", "state", "records", "cache", "tmp"):
         (tmp_path / name).mkdir()
     prefix = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "HOME": str(tmp_path),
+        "TMPDIR": str(tmp_path / "tmp"),
         "LANG": "C.UTF-8",
         "TZ": "UTC",
         "RESTIC_REPOSITORY": f"s3:{s3_endpoint}/{BUCKET}/{prefix}",
@@ -327,7 +328,7 @@ def test_mongodump_gets_the_password_only_from_a_private_config_file(stack: Stac
         "--authenticationDatabase=connextcms",
         "--db=connextcms",
     }
-    assert not list(stack.state.glob(".scratch.*")), "the config file outlives the run"
+    assert not list((stack.tmp / "tmp").iterdir()), "the config file outlives the run"
 
 
 def test_a_failed_dump_fails_the_backup_and_takes_no_snapshot(stack: Stack) -> None:
@@ -388,6 +389,7 @@ def test_check_reports_a_corrupted_pack(stack: Stack) -> None:
     result = stack.backup("check", "100%")
     assert "check: the repository has errors" in stderr_line(result)
     assert "restic: " in result.stdout
+    assert "repository check found errors" in stderr_line(stack.backup("health")), "docker ps shows it"
 
 
 def test_health_turns_unhealthy_when_the_last_backup_is_too_old(stack: Stack) -> None:

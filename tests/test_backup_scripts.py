@@ -451,22 +451,33 @@ def test_restore_files_once_refuses_volumes_that_hold_data(stack: Stack) -> None
     assert not (stack.state / "restored").exists()
 
 
-def test_run_backs_up_at_once_and_initialises_the_repository(stack: Stack) -> None:
+def run_until_it_sleeps(stack: Stack, log: Path) -> str:
+    """`p2pvps-backup run` until it says when the next backup is due; then SIGTERM, which ends it."""
+    with log.open("w") as output:
+        service = subprocess.Popen([str(SCRIPT), "run"], env=stack.env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while "next backup in" not in log.read_text():
+                assert service.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            service.terminate()
+            assert service.wait(timeout=30) == 143, log.read_text()
+        finally:
+            service.kill()
+    return log.read_text()
+
+
+def test_run_backs_up_at_once_then_waits_for_the_interval(stack: Stack) -> None:
     make_volumes(stack.data)
-    service = subprocess.Popen(
-        [str(SCRIPT), "run"], env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (stack.state / "last-check").exists():
-            assert service.poll() is None and time.monotonic() < deadline, "no backup and check"
-            time.sleep(0.5)
-        service.terminate()
-        output, _ = service.communicate(timeout=30)
-    finally:
-        service.kill()
-    assert service.returncode == 143, output
-    assert "initialising" in output and "next backup in 86400 s" in output
+    first = run_until_it_sleeps(stack, stack.tmp / "first.log")
+    assert "initialising" in first and "next backup in 86400 s" in first
+    assert (stack.state / "last-check").exists(), "the first backup is checked at once"
+    assert len(stack.snapshots()) == 1
+
+    (stack.state / "last-success").write_text(f"{int(time.time()) - 3600}\n")
+    again = run_until_it_sleeps(stack, stack.tmp / "again.log")
+    due = int(re.findall(r"next backup in (\d+) s", again)[0])
+    assert 82700 <= due <= 82800, "a restart waits for the rest of the interval"
     assert len(stack.snapshots()) == 1
 
 

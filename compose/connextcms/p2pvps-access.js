@@ -179,14 +179,21 @@ function asksForJsonp(req, app) {
   });
 }
 
+// The site's pages: SITE_DOMAIN and www.SITE_DOMAIN, the names the stack's Nginx serves the CMS
+// on, over HTTPS on port 443; browsers write an origin in lower case.
+function ownOrigins() {
+  var domain = settings().siteDomain.toLowerCase();
+  return ['https://' + domain, 'https://www.' + domain];
+}
+
 // A request a browser sent for another site's page (Sec-Fetch-Site other than same-origin or
-// none, or an Origin header other than the site's own, which browsers write in lower case).
-// Devices, the Listing-Manager and the CMS itself send neither header.
+// none, or an Origin header other than one of the site's own). Devices, the Listing-Manager and
+// the CMS itself send neither header.
 function fromAnotherSite(req) {
   var fetchSite = req.headers['sec-fetch-site'];
   if (fetchSite !== undefined && OWN_SITE_FETCHES.indexOf(fetchSite) === -1) return true;
   var origin = req.headers.origin;
-  return origin !== undefined && origin !== 'https://' + settings().siteDomain.toLowerCase();
+  return origin !== undefined && ownOrigins().indexOf(origin) === -1;
 }
 
 // What a signed-in administrator's browser must never do for another site: call an API (/api/*,

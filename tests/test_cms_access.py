@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app_images import CMS, SHARED, cms_env, node
+from components import dns
 from tools import require, run
 
 pytestmark = pytest.mark.tools
@@ -88,11 +90,23 @@ def cms_app(tmp_path: Path) -> Path:
     return assemble_app(tmp_path, site)
 
 
-def drive(app: Path, requests: list[dict[str, Any]], seed: dict[str, Any] | None = None) -> dict[str, Any]:
+def drive(
+    app: Path,
+    requests: list[dict[str, Any]],
+    seed: dict[str, Any] | None = None,
+    *,
+    app_settings: dict[str, str] | None = None,
+    env: dict[str, str] = ENV,
+) -> dict[str, Any]:
     scenario = json.dumps(
-        {"seed": seed if seed is not None else DEVICES, "settings": {"superusers": [ADMIN]}, "requests": requests}
+        {
+            "seed": seed if seed is not None else DEVICES,
+            "settings": {"superusers": [ADMIN]},
+            "app_settings": app_settings or {},
+            "requests": requests,
+        }
     )
-    result = run([require("node"), str(HARNESS / "run.js"), str(app)], input=scenario, env=ENV, timeout=60)
+    result = run([require("node"), str(HARNESS / "run.js"), str(app)], input=scenario, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -118,16 +132,164 @@ def test_every_bound_route_has_its_rule_and_the_rule_table_nothing_else(cms_app:
     assert len(bound) == len(outcome["bindings"]) == 95
 
 
+def bind_in_routes(app: Path, binding: str) -> None:
+    """Adds `binding` to the route bindings of the app's routes/index.js."""
+    index = app / "routes/index.js"
+    index.write_text(index.read_text().replace("  // Views\n", f"  {binding}\n  // Views\n", 1))
+
+
+def start(app: Path) -> subprocess.CompletedProcess[str]:
+    return run([require("node"), str(HARNESS / "run.js"), str(app)], input="{}", env=ENV)
+
+
 def test_a_route_without_a_rule_stops_the_cms(cms_app: Path) -> None:
-    index = cms_app / "routes/index.js"
-    index.write_text(
-        index.read_text().replace(
-            "  // Views\n", "  app.get('/api/new/thing', keystone.middleware.api, routes.api.x.y)\n", 1
-        )
-    )
-    result = run([require("node"), str(HARNESS / "run.js"), str(cms_app)], input="{}", env=ENV)
+    bind_in_routes(cms_app, "app.get('/api/new/thing', keystone.middleware.api, routes.api.x.y)")
+    result = start(cms_app)
     assert result.returncode != 0
     assert "no access rule for get /api/new/thing" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "app.use('/api/users', keystone.middleware.api, routes.api.users.list)",
+        "app.use(function (req, res, next) { next() })",
+        "app.route('/api/users/list').get(keystone.middleware.api, routes.api.users.list)",
+        "app.param('id', function (req, res, next) { next() })",
+        "app.head('/api/users/list', keystone.middleware.api, routes.api.users.list)",
+        "app.get('/api/users/list', keystone.middleware.api, routes.api.users.list, [])",
+    ],
+    ids=["use-under-api", "use-everywhere", "route", "param", "head", "handler-array"],
+)
+def test_a_binding_the_rules_cannot_see_stops_the_cms(cms_app: Path, binding: str) -> None:
+    bind_in_routes(cms_app, binding)
+    result = start(cms_app)
+    assert result.returncode != 0
+    assert "would not be guarded" in result.stderr
+
+
+ADMIN_BROWSER = {"Sec-Fetch-Site": "same-origin", "Origin": "https://p2pvps.example.org"}
+
+
+@pytest.mark.parametrize(
+    ("url", "who", "private"),
+    [
+        ("/api/users/list?callback=steal", ADMIN, "ops@example.org"),
+        (f"/api/devicePrivateData/{ALICE_LOGIN}?callback=steal", ALICE, "alices-device-secret"),
+        ("/api/devicePrivateData/listById?callback=steal", ALICE, "alices-device-secret"),
+    ],
+    ids=["users", "device-login", "my-device-logins"],
+)
+def test_no_route_answers_jsonp(cms_app: Path, url: str, who: str, private: str) -> None:
+    """A foreign page's <script src=...?callback=steal> (older browsers send no Sec-Fetch-Site)."""
+    answer, outcome = one(cms_app, {"method": "GET", "url": url, "user": who})
+    assert private not in json.dumps(answer) and "steal(" not in json.dumps(answer), answer
+    assert answer["code"] == 400
+    assert outcome["calls"] == []
+
+
+def test_jsonp_under_the_apps_own_callback_name_is_refused_too(cms_app: Path) -> None:
+    request = {"method": "GET", "url": "/api/getUserId?cb=steal"}
+    outcome = drive(cms_app, [request], app_settings={"jsonp callback name": "cb"})
+    assert outcome["answers"][0]["code"] == 400
+
+
+def test_the_same_routes_answer_plain_json(cms_app: Path) -> None:
+    answer, _ = one(cms_app, {"method": "GET", "url": "/api/users/list", "user": ADMIN, "headers": ADMIN_BROWSER})
+    assert answer["code"] == 200 and "ops@example.org" in json.dumps(answer["body"])
+
+
+FOREIGN = {
+    "cross-site": {"Sec-Fetch-Site": "cross-site"},
+    "same-site": {"Sec-Fetch-Site": "same-site"},
+    "sibling-origin": {"Origin": "https://tunnel.p2pvps.example.org"},
+    "foreign-origin": {"Origin": "https://evil.example"},
+    "lookalike-origin": {"Origin": "https://p2pvps.example.org.evil.example"},
+    "http-origin": {"Origin": "http://p2pvps.example.org"},
+    "opaque-origin": {"Origin": "null"},
+}
+
+
+@pytest.mark.parametrize("headers", FOREIGN.values(), ids=FOREIGN.keys())
+def test_another_site_cannot_make_an_administrator(cms_app: Path, headers: dict[str, str]) -> None:
+    """GET /api/users/:id/update takes its fields from the query: an <img src> on a foreign page is enough."""
+    request = {"method": "GET", "url": f"/api/users/{ALICE}/update?isAdmin=true", "user": ADMIN, "headers": headers}
+    answer, outcome = one(cms_app, request)
+    assert answer["code"] == 403
+    assert "isAdmin" not in by_id(outcome, "User", ALICE)
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", f"/api/users/{ALICE}/update"),
+        ("POST", "/api/users/create"),
+        ("POST", "/contact"),
+        ("POST", f"/keystone/api/users/{ALICE}"),
+        ("GET", "/keystone/api/users"),
+        ("POST", "/keystone/api/session/signin"),
+        ("GET", "/keystone/signout"),
+        ("GET", "/KEYSTONE/SIGNOUT/"),
+    ],
+)
+def test_cross_site_forms_and_api_calls_are_refused(cms_app: Path, method: str, url: str) -> None:
+    body = {"isAdmin": "true", "email": "eve@example.org", "password": "a-long-password"}
+    answer, outcome = one(
+        cms_app, {"method": method, "url": url, "user": ADMIN, "body": body, "headers": FOREIGN["cross-site"]}
+    )
+    assert answer["code"] == 403
+    assert outcome["calls"] == []
+    assert len(outcome["records"]["User"]) == len(USERS) and "isAdmin" not in by_id(outcome, "User", ALICE)
+
+
+@pytest.mark.parametrize(
+    ("who", "request_"),
+    [
+        ("administrator", {"method": "POST", "url": f"/api/users/{ALICE}/update", "body": {"isAdmin": "true"},
+                           "user": ADMIN, "headers": ADMIN_BROWSER}),
+        ("administrator-typed-url", {"method": "GET", "url": f"/api/users/{ALICE}/update?isAdmin=true",
+                                     "user": ADMIN, "headers": {"Sec-Fetch-Site": "none"}}),
+        ("curl", {"method": "GET", "url": f"/api/users/{ALICE}/update?isAdmin=true", "user": ADMIN}),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)  # fmt: skip
+def test_the_sites_own_pages_and_clients_without_browser_headers_still_change_users(
+    cms_app: Path, who: str, request_: dict[str, Any]
+) -> None:
+    answer, outcome = one(cms_app, request_)
+    assert answer["code"] == 200, who
+    assert by_id(outcome, "User", ALICE)["isAdmin"] == "true"
+
+
+@pytest.mark.parametrize("name", dns.site_hostnames("p2pvps.example.org"))
+@pytest.mark.parametrize("site_domain", ["p2pvps.example.org", "P2PVPS.Example.org"])
+def test_every_name_nginx_serves_the_site_on_is_its_own_origin(cms_app: Path, name: str, site_domain: str) -> None:
+    request = {"method": "POST", "url": f"/api/users/{ALICE}/update", "body": {"isAdmin": "true"}, "user": ADMIN,
+               "headers": {"Sec-Fetch-Site": "same-origin", "Origin": f"https://{name}"}}  # fmt: skip
+    outcome = drive(cms_app, [request], env=ENV | {"SITE_DOMAIN": site_domain})
+    assert outcome["answers"][0]["code"] == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "handler"),
+    [
+        ("POST", f"/api/devicePublicData/{ALICE_DEVICE}/register", "api/devicePublicData.register"),
+        ("GET", f"/api/deviceCheckIn/{ALICE_DEVICE}", "api/devicePublicData.checkIn"),
+        ("POST", "/keystone/api/session/signin", "keystone admin UI"),
+    ],
+    ids=["device-registers", "device-checks-in", "market-app-signs-in"],
+)
+def test_devices_and_the_market_app_still_reach_the_cms(cms_app: Path, method: str, url: str, handler: str) -> None:
+    headers = ADMIN_BROWSER if handler == "keystone admin UI" else {}
+    answer, outcome = one(cms_app, {"method": method, "url": url, "body": {"deviceName": "pi"}, "headers": headers})
+    assert answer["code"] == 200
+    assert [call["handler"] for call in outcome["calls"]] == [handler]
+
+
+@pytest.mark.parametrize("url", ["/", "/keystone/signin", "/blog/post/news"])
+def test_links_from_other_sites_still_open_pages(cms_app: Path, url: str) -> None:
+    answer, _ = one(cms_app, {"method": "GET", "url": url, "headers": FOREIGN["cross-site"]})
+    assert answer["code"] == 200
 
 
 SIGN_UP = {"name": "Eve Example", "email": "eve@example.org", "password": "a-long-password"}

@@ -1,9 +1,11 @@
 // p2pvps-access.js: who may call each route of the site template, installed next to
 // p2pvps-config.js. The patched routes/index.js hands its Express app to guardRoutes(); every
 // route the template (and its plugin routers) binds then gets the guard its entry in ROUTES
-// names, placed just before the route's own handler. A route missing from ROUTES stops the CMS
-// at start, so no upstream route can appear unguarded. README.md, "Who calls what", is the same
-// table in prose. Written for Node 8 (no syntax newer than ES2017).
+// names, placed just before the route's own handler. A route missing from ROUTES, or any use of
+// the app other than binding a route (app.use, app.route, app.param...), stops the CMS at start,
+// so no upstream route or middleware can appear unguarded. Before any of that, every request
+// passes requestGuard (no JSONP, no cross-site API or state-changing call). README.md, "Who calls
+// what", is the same in prose. Written for Node 8 (no syntax newer than ES2017).
 'use strict';
 
 var crypto = require('crypto');
@@ -16,6 +18,10 @@ var ONE_ADDRESS = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 var SIGN_UP_FIELDS = ['name', 'name.first', 'name.last', 'email', 'password', 'password_confirm'];
 var SIGN_IN_PAGE = '/keystone/signin';
 var BINDERS = ['get', 'post', 'put', 'patch', 'delete', 'all'];
+var SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
+var OWN_SITE_FETCHES = ['same-origin', 'none'];
+var API_PATH = /^\/(keystone\/)?api(\/|$)/i;
+var SIGN_OUT_PATH = /^\/keystone\/signout\/?$/i;
 
 function settings() {
   return require('./p2pvps-config').config();
@@ -161,6 +167,47 @@ function userWrites(allowed, refs, stampOwner) {
       });
     };
     check(0);
+  };
+}
+
+// KeystoneJS's res.apiResponse answers JSONP when the query has `callback` (and Express takes the
+// function's name from its 'jsonp callback name' setting): a foreign page's <script> tag would
+// then read a signed-in user's answers. No caller of the CMS uses JSONP.
+function asksForJsonp(req, app) {
+  return ['callback', app.get('jsonp callback name')].some(function (name) {
+    return Object.prototype.hasOwnProperty.call(req.query, name);
+  });
+}
+
+// The site's pages: SITE_DOMAIN and www.SITE_DOMAIN, the names the stack's Nginx serves the CMS
+// on, over HTTPS on port 443; browsers write an origin in lower case.
+function ownOrigins() {
+  var domain = settings().siteDomain.toLowerCase();
+  return ['https://' + domain, 'https://www.' + domain];
+}
+
+// A request a browser sent for another site's page (Sec-Fetch-Site other than same-origin or
+// none, or an Origin header other than one of the site's own). Devices, the Listing-Manager and
+// the CMS itself send neither header.
+function fromAnotherSite(req) {
+  var fetchSite = req.headers['sec-fetch-site'];
+  if (fetchSite !== undefined && OWN_SITE_FETCHES.indexOf(fetchSite) === -1) return true;
+  var origin = req.headers.origin;
+  return origin !== undefined && ownOrigins().indexOf(origin) === -1;
+}
+
+// What a signed-in administrator's browser must never do for another site: call an API (/api/*,
+// /keystone/api/*), change state (any method but GET, HEAD, OPTIONS) or sign out.
+function needsOwnSite(req) {
+  return SAFE_METHODS.indexOf(req.method) === -1 || API_PATH.test(req.path) || SIGN_OUT_PATH.test(req.path);
+}
+
+// Runs for every request, before KeystoneJS's admin UI and the template's routes.
+function requestGuard(app) {
+  return function (req, res, next) {
+    if (asksForJsonp(req, app)) return refuse(res, 400, 'JSONP is not served');
+    if (needsOwnSite(req) && fromAnotherSite(req)) return refuse(res, 403, 'request from another site refused');
+    next();
   };
 }
 
@@ -329,23 +376,39 @@ function routeTable(routes) {
   return table;
 }
 
-// `app` for the route bindings: each binding gets its guard just before its last handler.
+function notGuarded(what) {
+  throw new Error('p2pvps-access: ' + what + ' would not be guarded; bind routes with app.' +
+    BINDERS.join('/app.') + ' and add a rule to p2pvps-access.js');
+}
+
+// `app` for the route bindings: each binding gets its guard just before its last handler. Nothing
+// else of the app is reachable (app.use, app.route, app.param and the other methods' binders would
+// run code the rules never see); requestGuard is hooked in before KeystoneJS's own routers.
 function guardRoutes(app, routes) {
   var table = routeTable(routes);
-  var guarded = Object.create(app);
+  keystone.pre('static', requestGuard(app));
+  var binders = {};
   BINDERS.forEach(function (method) {
-    guarded[method] = function (path) {
+    binders[method] = function (path) {
       if (method === 'get' && arguments.length === 1) return app.get(path);
       var key = method + ' ' + path;
       if (!Object.prototype.hasOwnProperty.call(table, key)) {
         throw new Error('p2pvps-access: no access rule for ' + key + '; add it to p2pvps-access.js');
       }
       var handlers = Array.prototype.slice.call(arguments, 1);
+      if (!handlers.every(function (handler) { return typeof handler === 'function'; })) {
+        notGuarded('a handler of ' + key + ' that is not a function');
+      }
       var bound = [path].concat(handlers.slice(0, -1), [table[key]], handlers.slice(-1));
       return app[method].apply(app, bound);
     };
   });
-  return guarded;
+  return new Proxy(app, {
+    get: function (target, name) {
+      if (Object.prototype.hasOwnProperty.call(binders, name)) return binders[name];
+      return notGuarded('app.' + String(name));
+    }
+  });
 }
 
 module.exports = { guardRoutes: guardRoutes, routeTable: routeTable };

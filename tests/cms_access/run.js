@@ -2,8 +2,11 @@
 //
 // Loads APP_DIR/routes/index.js (the site template's route bindings, as the image has them) with
 // the stand-in KeystoneJS on NODE_PATH, binds every route on a recording app, seeds the stand-in's
-// settings and lists (as keystone.js and the database would), then sends the scenario's requests through the bound handlers one after the other, as
-// Express would. Prints the bindings, the answers, the lists' records and the stub handlers' calls.
+// settings and lists (as keystone.js and the database would), then sends the scenario's requests
+// one after the other through what KeystoneJS's createApp puts in front of the routes (the
+// keystone.pre hooks, and for /keystone/* a stand-in of the admin UI's router) and the bound
+// handlers, as Express would. Prints the bindings, the answers, the lists' records and the
+// handlers' calls.
 'use strict';
 
 const fs = require('fs');
@@ -12,17 +15,59 @@ const keystone = require('keystone');
 
 const ANSWER_TIMEOUT_MS = 2000;
 const BINDERS = ['get', 'post', 'put', 'patch', 'delete', 'all'];
+// keystone/server/createApp.js: the hooks before the admin UI's router, then those before the routes.
+const HOOKS_BEFORE_ADMIN = ['pre:static', 'pre:logger', 'pre:admin'];
+const HOOKS_BEFORE_ROUTES = ['pre:bodyparser', 'pre:routes'];
+const ADMIN_UI = /^\/keystone(\/|$)/i;
 
-function RecordingApp() {
+// Records what the routes bind, as an Express app would take it: route binders (app.get with one
+// argument reads a setting), app.route(path).METHOD, app.use and app.param.
+function RecordingApp(settings) {
   this.routes = [];
+  this.settings = Object.assign({ 'jsonp callback name': 'callback' }, settings);
 }
-BINDERS.forEach((method) => {
+RecordingApp.prototype.bind = function (method, route, handlers) {
+  this.routes.push({ method, route, handlers });
+  return this;
+};
+BINDERS.concat(['head']).forEach((method) => {
   RecordingApp.prototype[method] = function (route, ...handlers) {
-    if (method === 'get' && handlers.length === 0) return undefined;
-    this.routes.push({ method, route, handlers });
-    return this;
+    if (method === 'get' && handlers.length === 0) return this.settings[route];
+    return this.bind(method, route, handlers);
   };
 });
+RecordingApp.prototype.route = function (route) {
+  const binders = {};
+  BINDERS.forEach((method) => {
+    binders[method] = (...handlers) => this.bind(method, route, handlers) && binders;
+  });
+  return binders;
+};
+RecordingApp.prototype.use = function (...args) {
+  return typeof args[0] === 'function' ? this.bind('use', '/', args) : this.bind('use', args[0], args.slice(1));
+};
+RecordingApp.prototype.param = function (name, handler) {
+  return this.bind('param', name, [handler]);
+};
+
+function hooked(name) {
+  return keystone.hooks[name.slice('pre:'.length)] || [];
+}
+
+// Calls each handler with (req, res, next) until one answers; then `done` if none did.
+function pass(handlers, req, res, done) {
+  const step = (i) => (i < handlers.length ? handlers[i](req, res, () => step(i + 1)) : done());
+  step(0);
+}
+
+// express/lib/response.js res.jsonp: the callback's name from the app's setting, first of many.
+function jsonpBody(app, req, body) {
+  let callback = req.query[app.settings['jsonp callback name']];
+  if (Array.isArray(callback)) [callback] = callback;
+  if (typeof callback !== 'string' || callback === '') return null;
+  const name = callback.replace(/[^[\]\w$.]/g, '');
+  return `/**/ typeof ${name} === 'function' && ${name}(${JSON.stringify(body)});`;
+}
 
 // Express's matching of a bound path: case-insensitive, optional trailing slash, :name and :name?.
 function matcher(route) {
@@ -34,25 +79,34 @@ function matcher(route) {
   return { regex: new RegExp(`^${source}/?$`, 'i'), names };
 }
 
+function route(app, req, res) {
+  const found = app.routes.find((bound) => (bound.method === 'all' || bound.method === req.method.toLowerCase())
+    && matcher(bound.route).regex.test(req.path));
+  if (!found) return res.status(404).send('not found');
+  const { regex, names } = matcher(found.route);
+  const values = regex.exec(req.path).slice(1);
+  names.forEach((name, i) => {
+    if (values[i] !== undefined) req.params[name] = decodeURIComponent(values[i]);
+  });
+  return pass(found.handlers, req, res, () => {});
+}
+
+function adminUi(req, res) {
+  keystone.calls.push({ handler: 'keystone admin UI', method: req.method, path: req.path });
+  res.send('keystone admin UI');
+}
+
 function dispatch(app, request) {
   return new Promise((resolve) => {
     const url = new URL(request.url, 'http://cms.test');
-    const found = app.routes.find((route) => (route.method === 'all' || route.method === request.method.toLowerCase())
-      && matcher(route.route).regex.test(url.pathname));
-    if (!found) return resolve({ code: 404 });
-    const { regex, names } = matcher(found.route);
-    const values = regex.exec(url.pathname).slice(1);
-    const params = {};
-    names.forEach((name, i) => {
-      if (values[i] !== undefined) params[name] = decodeURIComponent(values[i]);
-    });
     const headers = {};
     Object.keys(request.headers || {}).forEach((name) => {
       headers[name.toLowerCase()] = request.headers[name];
     });
     const req = {
       method: request.method,
-      params,
+      path: url.pathname,
+      params: {},
       query: Object.fromEntries(url.searchParams),
       body: request.body || {},
       headers,
@@ -66,14 +120,18 @@ function dispatch(app, request) {
         return res;
       },
       json: (body) => resolve({ code, body: JSON.parse(JSON.stringify(body)) }),
+      jsonp: (body) => {
+        const script = jsonpBody(app, req, body);
+        return script === null ? res.json(body) : resolve({ code, type: 'text/javascript', body: script });
+      },
       send: (body) => resolve({ code, body }),
       redirect: (location) => resolve({ code: 302, location }),
     };
     setTimeout(() => resolve({ code: 'no answer' }), ANSWER_TIMEOUT_MS).unref();
-    const run = (i) => {
-      if (i < found.handlers.length) found.handlers[i](req, res, () => run(i + 1));
-    };
-    run(0);
+    pass(HOOKS_BEFORE_ADMIN.flatMap(hooked), req, res, () => {
+      if (ADMIN_UI.test(req.path)) return adminUi(req, res);
+      return pass(HOOKS_BEFORE_ROUTES.flatMap(hooked), req, res, () => route(app, req, res));
+    });
   });
 }
 
@@ -84,7 +142,7 @@ async function main(appDir) {
     const Model = keystone.list(listName).model;
     scenario.seed[listName].forEach((record) => new Model(record).save(() => {}));
   });
-  const app = new RecordingApp();
+  const app = new RecordingApp(scenario.app_settings);
   require(path.join(appDir, 'routes', 'index.js'))(app);
   const answers = [];
   for (const request of scenario.requests || []) answers.push(await dispatch(app, request));

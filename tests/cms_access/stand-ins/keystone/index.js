@@ -1,6 +1,7 @@
 // A stand-in for the parts of KeystoneJS 4 the site template's routes use: lists with an
 // in-memory model (find, findById, findOne, where, getUpdateHandler, save, remove), the route
-// importer, the API response helpers, settings. Route modules of the app directory load for real;
+// importer, the API response helpers (JSONP when the query has `callback`, as
+// lib/middleware/api.js of 4.0.0-beta.5 answers), request hooks (keystone.pre), settings. Route modules of the app directory load for real;
 // any other module the importer is asked for answers with a stub handler that records its call.
 'use strict';
 
@@ -10,6 +11,7 @@ const path = require('path');
 const settings = {};
 const lists = {};
 const calls = [];
+const hooks = {};
 let nextId = 1;
 
 function newId() {
@@ -117,8 +119,8 @@ function importer(base) {
 
 const middleware = {
   api(req, res, next) {
-    res.apiResponse = (data) => res.json(data);
-    res.apiError = (key, err) => res.status(typeof key === 'number' ? key : 500).json({ error: key, detail: err });
+    res.apiResponse = (data) => (req.query.callback ? res.jsonp(data) : res.json(data));
+    res.apiError = (key, err) => res.status(typeof key === 'number' ? key : 500).apiResponse({ error: key, detail: err });
     next();
   },
 };
@@ -129,8 +131,11 @@ module.exports = {
   list,
   lists,
   calls,
+  hooks,
   security: {},
-  pre() {},
+  pre(event, ...handlers) {
+    hooks[event] = (hooks[event] || []).concat(handlers);
+  },
   set(key, value) {
     settings[key] = value;
   },

@@ -14,6 +14,7 @@ import yaml
 
 from components.catalog import (
     COMPOSE_DIR,
+    BackupValues,
     Exposure,
     Secret,
     SecretSource,
@@ -31,6 +32,7 @@ from components.prepare_dirs import prepare_script
 from components.project import config_schema
 from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, Privilege, volume_name
 from components.settings import TunnelPorts
+from components.settings.validators import interval_hours, retention_counts
 
 HEADER = "# Generated from components/catalog/ by `python -m components.compose`; do not edit.\n"
 DATA_DIR = "${P2PVPS_DATA_DIR:?set P2PVPS_DATA_DIR in .env}"
@@ -58,6 +60,21 @@ def default_tunnels() -> TunnelPorts:
     return TunnelPorts(int(schema["sshServerPort"]["default"]), ssh_tunnels, clients)
 
 
+def default_backup() -> BackupValues:
+    """The backup service with Pulumi.yaml's schedule and retention as defaults of Compose variables; the
+    repository is an S3 one, set in .env."""
+    schema = config_schema()
+    hours = interval_hours(str(schema["backupSchedule"]["default"]))
+    counts = retention_counts(str(schema["backupRetention"]["default"])) or {}
+    return BackupValues(
+        interval_hours=f"${{BACKUP_INTERVAL_HOURS:-{hours}}}",
+        keep_daily=f"${{BACKUP_KEEP_DAILY:-{counts.get('d', 0)}}}",
+        keep_weekly=f"${{BACKUP_KEEP_WEEKLY:-{counts.get('w', 0)}}}",
+        keep_monthly=f"${{BACKUP_KEEP_MONTHLY:-{counts.get('m', 0)}}}",
+        s3=True,
+    )
+
+
 def compose_values() -> StackValues:
     """Catalog inputs as Compose variables (set in .env); certbot's DNS-01 goes through DigitalOcean DNS."""
     return StackValues(
@@ -74,6 +91,7 @@ def compose_values() -> StackValues:
         dns_credentials=tuple(
             (env, Secret(env, SecretSource.HOST, required=False)) for env in digitalocean.DNS_CHALLENGE.credentials
         ),
+        backup=default_backup(),
     )
 
 

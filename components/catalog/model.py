@@ -41,6 +41,8 @@ class SecretSource(Enum):
     """a secret setting of the stack (`pulumi config set --secret`)"""
     HOST = "host"
     """supplied by the cloud's host (certbot's DNS credentials)"""
+    REPOSITORY = "repository"
+    """supplied by a backup repository, the stack's own or the one it is restored from (URL, password, key)"""
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,20 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class BackupValues:
+    """What the backup service needs from the stack's settings (strings, as they go into its environment)."""
+
+    interval_hours: str
+    keep_daily: str
+    keep_weekly: str
+    keep_monthly: str
+    s3: bool
+    """The repository is on S3 (it needs a key); otherwise it is the local `backup-repository` directory."""
+    restores: bool = False
+    """A new stack restores its data from another repository (`restoreFrom`) before its services start."""
+
+
+@dataclass(frozen=True)
 class StackValues:
     """What the services need from the stack's settings (placeholders when rendering compose)."""
 
@@ -156,6 +172,7 @@ class StackValues:
     dns_plugin: str
     admin_cidrs: tuple[str, ...]
     dns_credentials: tuple[tuple[str, Secret], ...] = field(default=())
+    backup: BackupValues | None = None
 
     @property
     def issues_certificates(self) -> bool:

@@ -38,8 +38,8 @@ def retagged_by(compose: Path, change: str) -> set[str]:
     return {name for name in IMAGES if after[name] != before[name]}
 
 
-def test_the_stack_builds_six_images() -> None:
-    assert IMAGES == ["connextcms", "listing-manager", "localtunnel", "nginx", "openbazaar", "ssh-server"]
+def test_the_stack_builds_seven_images() -> None:
+    assert IMAGES == ["backup", "connextcms", "listing-manager", "localtunnel", "nginx", "openbazaar", "ssh-server"]
 
 
 @pytest.mark.parametrize(

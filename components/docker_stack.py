@@ -111,7 +111,8 @@ class Service(pulumi.ComponentResource):
         spec, host = self.spec, stack.host
         gate_labels = [
             docker.ContainerLabelArgs(
-                label=f"p2pvps.after.{gate.spec.name}", value=gate.container.exit_code.apply(partial(finished, gate.spec.name))
+                label=f"p2pvps.after.{gate.spec.name}",
+                value=gate.container.exit_code.apply(partial(finished, gate.spec.name)),
             )
             for gate in gates
         ]
@@ -143,7 +144,9 @@ class Service(pulumi.ComponentResource):
             cgroup_parent=slice_name(spec) if host.runs_systemd else None,
             opts=pulumi.ResourceOptions.merge(
                 host.lifecycle(self),
-                pulumi.ResourceOptions(depends_on=[*depends_on, *(gate.container for gate in gates)], delete_before_replace=True),
+                pulumi.ResourceOptions(
+                    depends_on=[*depends_on, *(gate.container for gate in gates)], delete_before_replace=True
+                ),
             ),
             **behaviour,
         )
@@ -200,6 +203,7 @@ class ContainerStack(pulumi.ComponentResource):
         catalog: tuple[ServiceSpec, ...],
         host: Host,
         secrets: Mapping[str, pulumi.Output[str]],
+        *,
         one_shots: tuple[ServiceSpec, ...] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -239,7 +243,9 @@ class ContainerStack(pulumi.ComponentResource):
         def run_after(service: str | None) -> None:
             for step in one_shots:
                 if (step.depends_on[0] if step.depends_on else None) == service:
-                    run = Service(f"{name}-{step.name}", step, host=host, image_ref=images[step.build or step.image], opts=child)
+                    run = Service(
+                        f"{name}-{step.name}", step, host=host, image_ref=images[step.build or step.image], opts=child
+                    )
                     run.run_once(parts, [prepare, *(self.services[other].container for other in step.depends_on)])
                     self.one_shots[step.name] = run
 

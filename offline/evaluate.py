@@ -310,7 +310,7 @@ def _settle() -> None:
     state: Any = runtime_settings.SETTINGS  # its attributes are context properties the type checker cannot see
     with state.lock:
         state.outputs.clear()
-    runtime_settings._get_rpc_manager().clear()  # noqa: SLF001 - the SDK's own bookkeeping
+    runtime_settings._get_rpc_manager().clear()
 
 
 def _ensure_event_loop() -> None:

@@ -36,7 +36,10 @@ class Repository:
         """The values of the catalog's `<prefix>_*` secrets (see catalog.backup)."""
         values = {f"{prefix}_REPOSITORY": self.url, f"{prefix}_PASSWORD": self.password}
         if self.access_key_id is not None and self.secret_access_key is not None:
-            values |= {f"{prefix}_ACCESS_KEY_ID": self.access_key_id, f"{prefix}_SECRET_ACCESS_KEY": self.secret_access_key}
+            values |= {
+                f"{prefix}_ACCESS_KEY_ID": self.access_key_id,
+                f"{prefix}_SECRET_ACCESS_KEY": self.secret_access_key,
+            }
         return {key: pulumi.Output.secret(value) for key, value in values.items()}
 
 
@@ -50,13 +53,32 @@ class BackupStorage(Protocol):
 
 def bucket_name(name: str, settings: Settings, parent: pulumi.Resource) -> pulumi.Output[str]:
     """`p2pvps-<stack>-backup-<8 hex digits>`: the stack's bucket, a name nobody else has taken."""
-    suffix = random.RandomId(f"{name}-suffix", byte_length=BUCKET_SUFFIX_BYTES, opts=pulumi.ResourceOptions(parent=parent))
+    suffix = random.RandomId(
+        f"{name}-suffix", byte_length=BUCKET_SUFFIX_BYTES, opts=pulumi.ResourceOptions(parent=parent)
+    )
     return pulumi.Output.concat(settings.resource_prefix, "-backup-", suffix.hex)
 
 
 def s3_url(endpoint: pulumi.Input[str], bucket: pulumi.Input[str], stack: str) -> pulumi.Output[str]:
     """restic's name of an S3 repository: the stack's own path in the bucket."""
     return pulumi.Output.concat("s3:https://", endpoint, "/", bucket, "/", stack)
+
+
+def s3_repository(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    url: pulumi.Output[str],
+    access_key_id: pulumi.Input[str],
+    secret_access_key: pulumi.Input[str],
+) -> Repository:
+    """A repository the program made, with a new restic password and the key the cloud made for it."""
+    return Repository(
+        url=url,
+        password=generated_secret(f"{name}-password", parent),
+        access_key_id=pulumi.Output.secret(access_key_id),
+        secret_access_key=pulumi.Output.secret(secret_access_key),
+    )
 
 
 def configured(name: str, access: RepositoryAccess, parent: pulumi.Resource) -> Repository:
@@ -72,7 +94,9 @@ def configured(name: str, access: RepositoryAccess, parent: pulumi.Resource) -> 
 
 def local_directory(name: str, parent: pulumi.Resource) -> Repository:
     """The local stack's repository: the `backup-repository` directory next to its data."""
-    return Repository(url=pulumi.Output.secret(LOCAL_REPOSITORY.target), password=generated_secret(f"{name}-password", parent))
+    return Repository(
+        url=pulumi.Output.secret(LOCAL_REPOSITORY.target), password=generated_secret(f"{name}-password", parent)
+    )
 
 
 def restore_secrets(access: RepositoryAccess) -> dict[str, pulumi.Output[str]]:

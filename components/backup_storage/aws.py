@@ -8,8 +8,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components.backup_storage import Repository, bucket_name, s3_url
-from components.secret_values import generated_secret
+from components.backup_storage import Repository, bucket_name, s3_repository, s3_url
 from components.settings import ServerSettings, Settings
 
 # A snapshot restic prunes stays recoverable this long as a noncurrent version: a server that is
@@ -36,10 +35,31 @@ def backup_policy(bucket_arn: str) -> str:
     )
 
 
+def tls_only_policy(bucket_arn: str) -> str:
+    """The bucket refuses every request that does not come over TLS, whoever makes it."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 class AwsBackupStorage(pulumi.ComponentResource):
     """Creates: a provider for the stack's region; the bucket (protected, kept when the stack is
-    destroyed) with versioning, a public access block, default encryption, owner-enforced objects and a
-    lifecycle for old versions; an IAM user, its policy on that bucket alone, and its access key."""
+    destroyed) with versioning, a public access block, a policy refusing requests without TLS,
+    default encryption, owner-enforced objects and a lifecycle for old versions; an IAM user, its
+    policy on that bucket alone, and its access key."""
 
     def __init__(self, name: str, settings: Settings, server: ServerSettings, opts: pulumi.ResourceOptions) -> None:
         super().__init__("p2pvps:aws:BackupStorage", name, None, opts)
@@ -55,7 +75,7 @@ class AwsBackupStorage(pulumi.ComponentResource):
             bucket=bucket_name(name, settings, self),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
         )
-        aws.s3.BucketPublicAccessBlock(
+        public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=bucket.id,
             block_public_acls=True,
@@ -63,6 +83,12 @@ class AwsBackupStorage(pulumi.ComponentResource):
             ignore_public_acls=True,
             restrict_public_buckets=True,
             opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(tls_only_policy),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[public_access_block])),
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
@@ -109,11 +135,12 @@ class AwsBackupStorage(pulumi.ComponentResource):
         user = aws.iam.User(f"{name}-user", name=f"{settings.resource_prefix}-backup", path="/p2pvps/", opts=child)
         aws.iam.UserPolicy(f"{name}-policy", user=user.name, policy=bucket.arn.apply(backup_policy), opts=child)
         key = aws.iam.AccessKey(f"{name}-key", user=user.name, opts=child)
-        self.repository = Repository(
+        self.repository = s3_repository(
+            name,
+            self,
             url=s3_url(f"s3.{server.region}.amazonaws.com", bucket.bucket, settings.stack),
-            password=generated_secret(f"{name}-password", self),
-            access_key_id=pulumi.Output.secret(key.id),
-            secret_access_key=pulumi.Output.secret(key.secret),
+            access_key_id=key.id,
+            secret_access_key=key.secret,
         )
         self.register_outputs({"bucket": bucket.bucket})
 

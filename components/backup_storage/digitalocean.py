@@ -6,8 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.backup_storage import Repository, bucket_name, s3_url
-from components.secret_values import generated_secret
+from components.backup_storage import Repository, bucket_name, s3_repository, s3_url
 from components.settings import ServerSettings, Settings
 
 # The droplet regions with Spaces, and for the others the nearest one that has it.
@@ -60,11 +59,12 @@ class DigitalOceanBackupStorage(pulumi.ComponentResource):
             grants=[digitalocean.SpacesKeyGrantArgs(bucket=bucket.name, permission="readwrite")],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.repository = Repository(
+        self.repository = s3_repository(
+            name,
+            self,
             url=s3_url(f"{region}.digitaloceanspaces.com", bucket.name, settings.stack),
-            password=generated_secret(f"{name}-password", self),
-            access_key_id=pulumi.Output.secret(key.access_key),
-            secret_access_key=pulumi.Output.secret(key.secret_key),
+            access_key_id=key.access_key,
+            secret_access_key=key.secret_key,
         )
         self.register_outputs({"bucket": bucket.name})
 

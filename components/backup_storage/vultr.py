@@ -11,8 +11,7 @@ from __future__ import annotations
 import ediri_vultr as vultr
 import pulumi
 
-from components.backup_storage import Repository, bucket_name, s3_url
-from components.secret_values import generated_secret
+from components.backup_storage import Repository, bucket_name, s3_repository, s3_url
 from components.settings import ServerSettings, Settings
 
 # Vultr's tier slugs name the rate limits: Standard is 800 operations and 600 MiB a second.
@@ -39,11 +38,12 @@ class VultrBackupStorage(pulumi.ComponentResource):
             label=f"{settings.resource_prefix}-backup",
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
-        self.repository = Repository(
+        self.repository = s3_repository(
+            name,
+            self,
             url=s3_url(storage.s3_hostname, bucket_name(name, settings, self), settings.stack),
-            password=generated_secret(f"{name}-password", self),
-            access_key_id=pulumi.Output.secret(storage.s3_access_key),
-            secret_access_key=pulumi.Output.secret(storage.s3_secret_key),
+            access_key_id=storage.s3_access_key,
+            secret_access_key=storage.s3_secret_key,
         )
         self.register_outputs({"hostname": storage.s3_hostname})
 

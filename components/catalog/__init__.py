@@ -41,10 +41,10 @@ __all__ = [
     "ServiceSpec",
     "StackValues",
     "build_catalog",
-    "restore_steps",
     "data_volumes",
     "needed_secrets",
     "public_ports",
+    "restore_steps",
 ]
 
 

@@ -319,6 +319,15 @@ def test_the_restore_reads_restore_from_with_its_own_secrets(restoring: Evaluati
     assert backup_env(restoring)["RESTIC_REPOSITORY"].startswith("s3:https://nyc3.digitaloceanspaces.com/p2pvps-dev-")
 
 
+def test_restore_secrets_piped_into_pulumi_config_lose_their_newline() -> None:
+    secrets = {"dnsToken": "token", "restorePassword": "pw\n", "restoreAccessKeyId": "id\n"}
+    evaluation = evaluate(
+        "dev", overrides={"restoreFrom": OLD_REPOSITORY}, secrets={**secrets, "restoreSecretAccessKey": "k"}
+    )
+    env = container_env(containers(evaluation)["restore-files"])
+    assert (env["RESTIC_PASSWORD"], env["AWS_ACCESS_KEY_ID"]) == ("pw", "id")
+
+
 def test_a_failed_restore_stops_the_deploy_before_any_app_container() -> None:
     evaluation = run_program("dev", overrides={"restoreFrom": OLD_REPOSITORY}, cloud=MockCloud(one_shot_exit_code=1))
     assert "p2pvps-restore-files exited with 1: see `docker logs p2pvps-restore-files`" in str(evaluation.error)

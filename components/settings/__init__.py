@@ -220,14 +220,15 @@ def _repository(
     if password_required:
         required[f"{prefix}Password"] = "its restic password"
     for key, what in required.items():
-        if not secrets.get(key):
+        if not (secrets.get(key) or "").strip():
             read.problems.add(
                 key,
                 f"missing; {NAMESPACE}:{url_key} needs {what}: `pulumi config set --secret {NAMESPACE}:{key} <value>`",
             )
 
     def secret(key: str) -> pulumi.Output[str] | None:
-        value = secrets.get(key)
+        # Stripped: a value piped into `pulumi config set` (as `make recover` does) may end in a newline.
+        value = (secrets.get(key) or "").strip()
         return pulumi.Output.secret(value) if value else None
 
     return RepositoryAccess(

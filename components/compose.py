@@ -20,6 +20,7 @@ from components.catalog import (
     SecretSource,
     ServiceSpec,
     StackValues,
+    backup,
     build_catalog,
     data_volumes,
     needed_secrets,
@@ -34,6 +35,9 @@ from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, 
 from components.settings import TunnelPorts
 from components.settings.validators import interval_hours, retention_counts
 
+# Services that start only with their profile (`docker compose --profile backup up`): backups need
+# a repository, which the compose file cannot create.
+PROFILES = {backup.NAME: "backup"}
 HEADER = "# Generated from components/catalog/ by `python -m components.compose`; do not edit.\n"
 DATA_DIR = "${P2PVPS_DATA_DIR:?set P2PVPS_DATA_DIR in .env}"
 LOG_DIR = "${P2PVPS_LOG_DIR:?set P2PVPS_LOG_DIR in .env}"
@@ -106,7 +110,8 @@ def template_values() -> StackValues:
 
 
 def _variable(secret: Secret) -> str:
-    if secret.required:
+    # A backup repository's values are set only where the backup profile runs.
+    if secret.required and secret.source is not SecretSource.REPOSITORY:
         return f"${{{secret.name}:?set {secret.name} in .env}}"
     return f"${{{secret.name}:-}}"
 
@@ -136,6 +141,8 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         entry["image"] = spec.image
     entry["container_name"] = spec.container_name
     entry["hostname"] = spec.name
+    if spec.name in PROFILES:
+        entry["profiles"] = [PROFILES[spec.name]]
     if spec.entrypoint:
         entry["entrypoint"] = list(spec.entrypoint)
     if spec.command:
@@ -199,7 +206,8 @@ def render_env_example(catalog: tuple[ServiceSpec, ...]) -> str:
         "# (docker network inspect p2pvps --format '{{(index .IPAM.Config 0).Gateway}}').",
         "P2PVPS_ADMIN_CIDRS=127.0.0.1/32",
         "# Secrets: long random letters and digits; OB_API_PASSWORD_SHA256 is the hex SHA-256 of",
-        '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum).',
+        '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum). BACKUP_*: only for the backup',
+        "# profile: an S3 restic repository (s3:https://<endpoint>/<bucket>/<path>), its password and key.",
     ]
     lines += [f"{secret.name}=" for secret in needed_secrets(catalog)]
     return "\n".join(lines) + "\n"

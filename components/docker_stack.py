@@ -103,7 +103,7 @@ class Service(pulumi.ComponentResource):
 
     def run_once(self, stack: StackParts, depends_on: list[pulumi.Resource]) -> None:
         """A container that runs its command to the end while Pulumi waits, and is left stopped."""
-        self._container(stack, depends_on, [], restart="no", must_run=False, attach=True, logs=True)
+        self._container(stack, depends_on, [], restart="no", must_run=False, attach=True)
 
     def _container(
         self, stack: StackParts, depends_on: list[pulumi.Resource], gates: list[Service], **behaviour: Any

@@ -12,6 +12,8 @@ RECORD_ID = "[0-9a-f]{24}"
 # A public request carries at most a form (sign-up, contact, a device's figures); only
 # administrators upload files (KeystoneJS's own limit is 50 MB).
 PUBLIC_BODY_LIMIT = "64k"
+# The contact form: a name, an address and a message.
+CONTACT_BODY_LIMIT = "16k"
 ADMIN_BODY_LIMIT = "50m"
 # The header the Listing-Manager proves itself with on the stack network; never taken from outside.
 SERVICE_TOKEN_HEADER = "X-P2PVPS-Service-Token"
@@ -19,17 +21,21 @@ SERVICE_TOKEN_HEADER = "X-P2PVPS-Service-Token"
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A `limit_req` zone per source address: `rate`, and `burst` more at once."""
+    """A `limit_req` zone per client network (an IPv4 address, an IPv6 /64): `rate`, and `burst` more
+    at once; of POST requests only when `posts_only`."""
 
     zone: str
     rate: str
     burst: int
+    posts_only: bool = False
 
 
 SIGN_IN = RateLimit("cms_sign_in", "10r/m", 5)
 SIGN_UP = RateLimit("cms_sign_up", "5r/m", 2)
 PASSWORD_RESET = RateLimit("cms_password_reset", "3r/m", 2)
-RATE_LIMITS = (SIGN_IN, SIGN_UP, PASSWORD_RESET)
+# Each message is stored and may be mailed on; showing the form is not limited.
+CONTACT = RateLimit("cms_contact", "3r/m", 2, posts_only=True)
+RATE_LIMITS = (SIGN_IN, SIGN_UP, PASSWORD_RESET, CONTACT)
 
 
 @dataclass(frozen=True)
@@ -39,15 +45,17 @@ class PublicRoute:
     location: str
     callers: str
     rate_limit: RateLimit | None = None
+    body_limit: str = PUBLIC_BODY_LIMIT
 
 
 PUBLIC_ROUTES = (
     PublicRoute("= /", "visitors: the home page"),
     PublicRoute("~ ^/blog(/post)?(/[^/]+)?$", "visitors: the blog"),
     PublicRoute(
-        "~ ^/(gallery|contact|resetpassword|createaccount|renew|market)$",
+        "~ ^/(gallery|resetpassword|createaccount|renew|market)$",
         "visitors: site pages, sign-up, password reset, renewals, the market app (it asks for a sign-in)",
     ),
+    PublicRoute("= /contact", "visitors: the contact form", CONTACT, CONTACT_BODY_LIMIT),
     PublicRoute("~ ^/(page|privatepage)/[^/]+$", "visitors: content pages (private ones for signed-in users)"),
     PublicRoute("= /favicon.ico", "browsers"),
     PublicRoute("~ ^/(static|js|styles|fonts|images|uploads|plugins)/", "everyone: static files and uploads"),

@@ -39,6 +39,10 @@ LT_VISITOR_CONNECTIONS = 50
 HSTS_MAX_AGE_STAGING = 300
 # Who reaches the CMS's admin UI and admin APIs when nothing else is said: this machine only.
 LOOPBACK_CIDRS = ("127.0.0.1/32", "::1/128")
+# What rate and connection limits count by (maps in nginx-site.conf): the client's network, an IPv4
+# address or an IPv6 /64; the same for POST requests only, empty (not counted) for the others.
+CLIENT = "$p2pvps_client"
+POSTING_CLIENT = "$p2pvps_posting_client"
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,10 @@ def _tls_block(params: NginxParams, paths: TlsPaths) -> str:
     )
 
 
-def _proxy_block(variable: str, upstream: str) -> str:
+def _proxy_block(variable: str, upstream: str, *extra: str) -> str:
     """Proxy through a variable, so the upstream name is resolved per request, not at start."""
-    return _template("nginx-proxy.conf").substitute(variable=variable, upstream=upstream).rstrip("\n")
+    block = _template("nginx-proxy.conf").substitute(variable=variable, upstream=upstream).rstrip("\n")
+    return "\n".join((block, *(f"        {directive};" for directive in extra)))
 
 
 def _location(match: str, directives: tuple[str, ...], proxy: str, comment: str) -> str:
@@ -114,16 +119,15 @@ def _location(match: str, directives: tuple[str, ...], proxy: str, comment: str)
 
 def _cms_locations(params: NginxParams) -> str:
     """The site server's locations: the public routes for anyone, everything else for adminCidrs only."""
-    proxy = "\n".join(
-        (
-            _proxy_block("cms_upstream", params.cms_upstream),
-            f'        proxy_set_header {cms_routes.SERVICE_TOKEN_HEADER} "";',
-            "        proxy_cookie_flags ~ secure samesite=lax;",
-        )
+    proxy = _proxy_block(
+        "cms_upstream",
+        params.cms_upstream,
+        f'proxy_set_header {cms_routes.SERVICE_TOKEN_HEADER} ""',
+        "proxy_cookie_flags ~ secure samesite=lax",
     )
     public = []
     for route in cms_routes.PUBLIC_ROUTES:
-        directives = (f"client_max_body_size {cms_routes.PUBLIC_BODY_LIMIT}",)
+        directives = (f"client_max_body_size {route.body_limit}",)
         if route.rate_limit:
             limit = route.rate_limit
             directives += (f"limit_req zone={limit.zone} burst={limit.burst} nodelay", "limit_req_status 429")
@@ -141,8 +145,15 @@ def _cms_locations(params: NginxParams) -> str:
 
 def _cms_rate_zones() -> str:
     return "".join(
-        f"limit_req_zone $binary_remote_addr zone={limit.zone}:10m rate={limit.rate};\n"
+        f"limit_req_zone {POSTING_CLIENT if limit.posts_only else CLIENT} zone={limit.zone}:10m rate={limit.rate};\n"
         for limit in cms_routes.RATE_LIMITS
+    )
+
+
+def _site_origins(params: NginxParams) -> str:
+    """The `map` lines naming the site's own origins (what browsers send as `Origin` from its pages)."""
+    return "".join(
+        f'    "https://{name}{params.redirect_port_suffix}" 0;\n' for name in dns.site_hostnames(params.domain)
     )
 
 
@@ -175,5 +186,13 @@ def render_site_config(params: NginxParams) -> str:
         localtunnel_tls=_tls_block(params, params.localtunnel_tls),
         cms_locations=_cms_locations(params),
         cms_rate_zones=_cms_rate_zones(),
-        localtunnel_proxy=_proxy_block("localtunnel_upstream", params.localtunnel_upstream),
+        site_origins=_site_origins(params),
+        client=CLIENT,
+        posting_client=POSTING_CLIENT,
+        localtunnel_proxy=_proxy_block(
+            "localtunnel_upstream",
+            params.localtunnel_upstream,
+            "proxy_set_header Upgrade $http_upgrade",
+            "proxy_set_header Connection $connection_upgrade",
+        ),
     )

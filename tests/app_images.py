@@ -59,6 +59,20 @@ def cms_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def lm_env(**overrides: str) -> dict[str, str]:
+    """The environment the stack gives the Listing-Manager container, with `overrides`."""
+    env = base_env() | {
+        "SERVER_URL": "http://connextcms:3000",
+        "OB_URL": "http://openbazaar:4002",
+        "OB_USERNAME": "p2pvps",
+        "OB_PASSWORD": "ob-secret",
+        "P2PVPS_HOST": "p2pvps.example.org",
+        "CMS_SERVICE_TOKEN": "t" * 32,
+    }
+    env.update(overrides)
+    return env
+
+
 def dockerfile_stages(image_dir: Path) -> list[list[tuple[str, str]]]:
     """The instructions of `image_dir`'s Dockerfile, grouped by build stage."""
     stages: list[list[tuple[str, str]]] = []
@@ -124,14 +138,12 @@ def patch_finds(spec: Path) -> str:
 
 
 def assert_patches_require_by_correct_paths(spec: Path, layout: dict[str, str], module: str, minimum: int) -> None:
-    """Each `require()` of p2pvps-config or p2pvps-access a patch adds resolves to `module` (for access: its
+    """Each `require()` of one of our p2pvps-* modules a patch adds resolves to `module` (for the others: its
     sibling) from where the patched file lands in the application; `layout` maps upstream prefixes there."""
     checked = 0
     for entry in json.loads(spec.read_text()):
         assert set(entry) == {"file", "find", "replace", "count", "why"} and entry["why"]
-        for rel, name in re.findall(
-            r"require\(['\"]([^'\"]*(p2pvps-(?:config|access))[^'\"]*)['\"]\)", entry["replace"]
-        ):
+        for rel, name in re.findall(r"require\(['\"]([^'\"]*(p2pvps-[a-z]+)[^'\"]*)['\"]\)", entry["replace"]):
             app_file = entry["file"]
             for prefix, target in layout.items():
                 if app_file.startswith(prefix):

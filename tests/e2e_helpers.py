@@ -83,10 +83,14 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def background(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `args` in the background with stdout and stderr in `log`; stopped on exit."""
+def background(
+    args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `args` in the background (in `cwd`) with stdout and stderr in `log`; stopped on exit."""
     with log.open("ab") as output:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=cwd
+        )
     try:
         yield process
     finally:

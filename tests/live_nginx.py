@@ -6,6 +6,7 @@ certificate paths, no resolver); the text itself is `components.nginx.render_sit
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from components import dns
 from components.nginx import LOOPBACK_CIDRS, NginxParams, TlsPaths, render_site_config
-from e2e_helpers import background, free_port, port_is_free, wait_until
-from tools import require
+from e2e_helpers import background, free_port, in_netns, nsenter, port_is_free, wait_until
+from tools import require, run
 
 DOMAIN = "dev.p2pvps.test"
 
@@ -104,6 +105,20 @@ def make_test_ca(directory: Path, domain: str = DOMAIN, tunnel_domain: str | Non
     )
 
 
+@contextmanager
+def network_namespace(directory: Path, addresses: tuple[str, ...]) -> Iterator[int]:
+    """A network namespace of the test's own, loopback up with `addresses` (CIDR notation) added to it;
+    yields the pid of the process holding it."""
+    own = os.readlink("/proc/self/ns/net")
+    with background([require("unshare"), "-n", "sleep", "infinity"], directory / "netns.out") as holder:
+        wait_until(lambda: os.readlink(f"/proc/{holder.pid}/ns/net") != own, "the network namespace")
+        ip = [*nsenter(holder.pid), require("ip")]
+        for command in (["link", "set", "lo", "up"], *(["addr", "add", a, "dev", "lo", "nodad"] for a in addresses)):
+            result = run([*ip, *command])
+            assert result.returncode == 0, result.stderr
+        yield holder.pid
+
+
 @dataclass(frozen=True)
 class RunningNginx:
     http_port: int
@@ -140,8 +155,11 @@ def running_nginx(
     domain: str = DOMAIN,
     tunnel_domain: str | None = None,
     admin_cidrs: tuple[str, ...] = LOOPBACK_CIDRS,
+    listen_addresses: tuple[str, ...] = ("127.0.0.1",),
+    netns_pid: int | None = None,
 ) -> Iterator[RunningNginx]:
-    """Start nginx with the rendered site configuration; stop it afterwards."""
+    """Start nginx with the rendered site configuration (in `netns_pid`'s network namespace if given);
+    stop it afterwards."""
     directory.mkdir(parents=True, exist_ok=True)
     webroot = directory / "acme"
     (webroot / ".well-known" / "acme-challenge").mkdir(parents=True)
@@ -151,7 +169,7 @@ def running_nginx(
         tunnel_domain=tunnel_domain or domain,
         http_port=http_port,
         https_port=https_port,
-        listen_addresses=("127.0.0.1",),
+        listen_addresses=listen_addresses,
         public_https_port=https_port,
         cms_upstream=cms_upstream,
         localtunnel_upstream=localtunnel_upstream,
@@ -162,18 +180,24 @@ def running_nginx(
         admin_cidrs=admin_cidrs,
     )
     config = render_site_config(params)
-    with nginx_serving(directory, config, https_port):
+    with nginx_serving(directory, config, https_port, netns_pid):
         yield RunningNginx(http_port, https_port, tls.ca, webroot, config)
 
 
 @contextmanager
-def nginx_serving(directory: Path, site_config: str, port: int) -> Iterator[None]:
-    """Run nginx in the foreground with `site_config` under `directory` until it listens on `port`; stop it after."""
+def nginx_serving(directory: Path, site_config: str, port: int, netns_pid: int | None = None) -> Iterator[None]:
+    """Run nginx in the foreground with `site_config` under `directory` (in `netns_pid`'s network
+    namespace if given) until it listens on `port`; stop it after."""
     site = directory / "site.conf"
     site.write_text(site_config)
     main = directory / "nginx.conf"
     main.write_text(main_config(directory, site))
     command = [require("nginx"), "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(main)]
-    with background(command, directory / "nginx.out") as process:
-        wait_until(lambda: process.poll() is None and not port_is_free(port), "nginx to listen")
+    prefix = [] if netns_pid is None else nsenter(netns_pid)
+
+    def listening() -> bool:
+        return not (port_is_free(port) if netns_pid is None else in_netns(netns_pid, lambda: port_is_free(port)))
+
+    with background([*prefix, *command], directory / "nginx.out") as process:
+        wait_until(lambda: process.poll() is None and listening(), "nginx to listen")
         yield

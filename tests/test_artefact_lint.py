@@ -49,7 +49,13 @@ DOCKERFILES = sorted(path for path in tracked_files() if path.name == "Dockerfil
 def test_the_repository_has_the_scripts_we_expect() -> None:
     """Guards the discovery itself: a broken shebang check would silently lint nothing."""
     names = {path.relative_to(PROJECT_DIR).as_posix() for path in SHELL_SCRIPTS}
-    assert {".ci/run", ".ci/install-tools", "components/scripts/mount-data.sh", "compose/nginx/p2pvps-tls"} <= names
+    assert {
+        ".ci/run",
+        ".ci/install-tools",
+        "components/scripts/mount-data.sh",
+        "compose/nginx/p2pvps-tls",
+        "compose/backup/p2pvps-backup",
+    } <= names
     assert len(DOCKERFILES) >= 6
 
 

@@ -53,6 +53,7 @@ def test_the_stack_builds_seven_images() -> None:
         ("localtunnel/patches/01-server-device-access.patch", {"localtunnel"}),
         ("openbazaar/openbazaar-config.jq", {"openbazaar"}),
         ("nginx/p2pvps-tls", {"nginx"}),
+        ("backup/p2pvps-backup", {"backup"}),
     ],
 )
 def test_a_change_retags_exactly_the_images_built_from_the_file(compose: Path, change: str, images: set[str]) -> None:

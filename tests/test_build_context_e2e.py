@@ -83,8 +83,8 @@ def test_the_context_holds_only_the_image_directories(docker: Docker, tmp_path: 
     compose = tmp_path / "compose"
     shutil.copytree(COMPOSE_DIR, compose, ignore=shutil.ignore_patterns("node_modules"))
     (compose / ".env").write_text("MONGO_ROOT_PASSWORD=operator-secret\n")
-    (compose / "backup").mkdir()
-    (compose / "backup/mongodb.archive").write_text("operator data\n")
+    (compose / "dumps").mkdir()
+    (compose / "dumps/mongodb.archive").write_text("operator data\n")
     (compose / "localtunnel/node_modules/left-over").mkdir(parents=True)
     (compose / "localtunnel/node_modules/left-over/index.js").write_text("a developer's install\n")
     files = built_files(docker, "FROM scratch\nCOPY . /context/\n", compose, tmp_path)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.cloud_init import SSHD_ALGORITHMS
+from components.host_files import SSHD_ALGORITHMS
 from e2e_helpers import LOOPBACK, background, free_port, port_is_free, wait_until
 from harness import evaluate, machine
 from tools import require, run

@@ -15,7 +15,7 @@ from app_images import (
     assert_lockfile_matches_package_json,
     assert_patches_require_by_correct_paths,
     assert_pins_documented_commits,
-    base_env,
+    lm_env,
     node,
     patch_finds,
     tcp_health_check,
@@ -23,19 +23,6 @@ from app_images import (
 from tools import require
 
 pytestmark = pytest.mark.tools
-
-
-def lm_env(**overrides: str) -> dict[str, str]:
-    env = base_env() | {
-        "SERVER_URL": "http://connextcms:3000",
-        "OB_URL": "http://openbazaar:4002",
-        "OB_USERNAME": "p2pvps",
-        "OB_PASSWORD": "ob-secret",
-        "P2PVPS_HOST": "p2pvps.example.org",
-        "CMS_SERVICE_TOKEN": "t" * 32,
-    }
-    env.update(overrides)
-    return env
 
 
 def test_dockerfile_policy() -> None:
@@ -46,9 +33,9 @@ def test_dockerfile_pins_the_documented_commit() -> None:
     assert_pins_documented_commits(LISTING_MANAGER)
 
 
-def test_patch_spec_requires_the_config_module_by_a_correct_relative_path() -> None:
+def test_patch_spec_requires_the_config_and_error_modules_by_a_correct_relative_path() -> None:
     spec = LISTING_MANAGER / "patches/listing-manager.json"
-    assert_patches_require_by_correct_paths(spec, {"": ""}, "lib/p2pvps-config.js", 2)
+    assert_patches_require_by_correct_paths(spec, {"": ""}, "lib/p2pvps-config.js", 5)
 
 
 def test_patch_spec_covers_every_hard_coded_endpoint() -> None:

@@ -180,8 +180,13 @@ def lt_server(docker: Docker, image: str, workdir: Path, ports: Ports, registry:
 def nginx(workdir: Path, ports: Ports, lt_server: Container) -> Iterator[RunningNginx]:
     """The production site configuration in Debian's nginx, with a test CA, in front of the server."""
     tls = make_test_ca(workdir / "tls", DOMAIN)
-    upstreams = {"cms_upstream": f"{LOOPBACK}:{ports.cms}", "localtunnel_upstream": f"{LOOPBACK}:{ports.lt}"}
-    with running_nginx(workdir / "nginx", tls, domain=DOMAIN, **upstreams) as proxy:
+    with running_nginx(
+        workdir / "nginx",
+        tls,
+        domain=DOMAIN,
+        cms_upstream=f"{LOOPBACK}:{ports.cms}",
+        localtunnel_upstream=f"{LOOPBACK}:{ports.lt}",
+    ) as proxy:
         yield proxy
 
 

@@ -1,8 +1,9 @@
 """Who reaches which ConnextCMS route through the live Nginx on loopback.
 
 The site configuration is the one the program renders, with adminCidrs 127.0.0.1/32 and ::1/128;
-127.0.0.2 and the other 127/8 addresses (all loopback on Linux) play outsiders. A stand-in for the
-CMS records every request that reaches it.
+127.0.0.2 and the other 127/8 addresses (all loopback on Linux) play outsiders, and IPv6 clients
+are addresses of a network namespace the test makes. A stand-in for the CMS records every request
+that reaches it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import pytest
 
 from components import cms_routes
 from components.nginx import LOOPBACK_CIDRS
-from e2e_helpers import serving
-from live_nginx import DOMAIN, RunningNginx, make_test_ca, running_nginx
+from e2e_helpers import nsenter, serving
+from live_nginx import DOMAIN, RunningNginx, make_test_ca, network_namespace, running_nginx
 from tools import require, run
 
 pytestmark = pytest.mark.tools
@@ -62,23 +63,29 @@ class Site:
     nginx: RunningNginx
     cms: Cms
     workdir: Path
+    netns_pid: int | None = None
 
 
 @contextmanager
-def site_with(workdir: Path, admin_cidrs: tuple[str, ...] = LOOPBACK_CIDRS) -> Iterator[Site]:
-    """Nginx with the rendered configuration in front of a recording stand-in for the CMS."""
+def site_with(
+    workdir: Path, admin_cidrs: tuple[str, ...] = LOOPBACK_CIDRS, netns_pid: int | None = None
+) -> Iterator[Site]:
+    """Nginx with the rendered configuration in front of a recording stand-in for the CMS; in
+    `netns_pid`'s network namespace, listening on IPv6 loopback too, if given."""
     cms = Cms()
     with (
-        serving(cms.handler()) as cms.port,
+        serving(cms.handler(), netns_pid) as cms.port,
         running_nginx(
             workdir / "nginx",
             make_test_ca(workdir / "tls"),
             cms_upstream=f"127.0.0.1:{cms.port}",
             localtunnel_upstream="127.0.0.1:9",
             admin_cidrs=admin_cidrs,
+            listen_addresses=("127.0.0.1",) if netns_pid is None else ("127.0.0.1", "[::1]"),
+            netns_pid=netns_pid,
         ) as nginx,
     ):
-        yield Site(nginx, cms, workdir)
+        yield Site(nginx, cms, workdir, netns_pid)
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +113,12 @@ def request(
     """One request from `source` through Nginx; what the CMS saw of it, if anything."""
     mark = uuid.uuid4().hex
     port = site.nginx.https_port
+    loopback = "[::1]" if ":" in source else "127.0.0.1"
     command = [
+        *(nsenter(site.netns_pid) if site.netns_pid else []),
         require("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source,
-        "--resolve", f"{DOMAIN}:{port}:127.0.0.1", "--cacert", str(site.nginx.ca),
-        "-X", method, "-H", f"{MARK}: {mark}",
+        "--resolve", f"{DOMAIN}:{port}:{loopback}", "--cacert", str(site.nginx.ca),
+        "--globoff", "-X", method, "-H", f"{MARK}: {mark}",
     ]  # fmt: skip
     for header in headers:
         command += ["-H", header]
@@ -250,6 +259,100 @@ def test_paths_nginx_and_the_cms_could_read_differently_are_refused(site: Site, 
     assert (answer.code, answer.reached) == (400, None)
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/api/devicePrivateData/listB%79Id", "/api/users/cr%65ate", "/api/p%61ge/list", "/keystone/sign%69n"],
+)
+def test_percent_encoded_paths_are_refused(site: Site, path: str) -> None:
+    """Nginx matches the allow-list on the decoded path and passes the raw one on; the CMS (Express)
+    routes the raw path and decodes only parameters. So `/api/devicePrivateData/listB%79Id` is the
+    public `listById` to Nginx, and to the CMS the protected `/api/devicePrivateData/:id` route."""
+    answer = request(site, OUTSIDER, "GET", path, as_is=True)
+    assert (answer.code, answer.reached) == (400, None)
+
+
+def test_percent_encoding_in_the_query_is_passed(site: Site) -> None:
+    answer = request(site, OUTSIDER, "GET", "/api/page/list?title=a%20b")
+    assert answer.reached is not None and answer.reached["path"] == "/api/page/list?title=a%20b"
+
+
+# Ways to name the argument that makes KeystoneJS answer JSONP (each seen to work with Express 4.16):
+# Express reads `callback[]` and `callback[0]` as a list and takes its first item, reads
+# `[callback]` as `callback`, and decodes argument names.
+JSONP_QUERIES = (
+    "callback=steal",
+    "a=1&callback=steal",
+    "callback[]=steal",
+    "[callback]=steal",
+    "callback%5B0%5D=steal",
+    "%63allback=steal",
+    "c%61llback=steal",
+)
+
+
+@pytest.mark.parametrize("query", JSONP_QUERIES)
+@pytest.mark.parametrize(
+    ("source", "path"),
+    [(OUTSIDER, "/api/getUserId"), (OUTSIDER, "/keystone/api/session"), (OUTSIDER, "/blog"),
+     (ADMIN, "/api/users/list"), (ADMIN, "/keystone/api/users")],
+)  # fmt: skip
+def test_jsonp_requests_are_refused(site: Site, source: str, path: str, query: str) -> None:
+    """A foreign page could load the answer as a script with a signed-in administrator's cookies."""
+    answer = request(site, source, "GET", f"{path}?{query}")
+    assert (answer.code, answer.reached) == (400, None)
+
+
+def test_callback_as_a_value_is_passed(site: Site) -> None:
+    assert request(site, OUTSIDER, "GET", "/api/page/list?sort=callback").code == 200
+
+
+# Headers a browser sends with a request another site's page starts (a link, a form, an image, fetch).
+STARTED_ELSEWHERE = (
+    ("Sec-Fetch-Site: cross-site",),
+    ("Sec-Fetch-Site: same-site",),
+    ("Origin: https://evil.example",),
+    ("Origin: null",),
+    (f"Origin: https://mydevice.lt.{DOMAIN}",),
+    ("Sec-Fetch-Site: cross-site", "Origin: https://evil.example"),
+)
+
+
+@pytest.mark.parametrize("headers", STARTED_ELSEWHERE)
+@pytest.mark.parametrize(
+    ("source", "method", "path"),
+    [
+        (ADMIN, "GET", f"/api/users/{RECORD}/update?isAdmin=true"),
+        (ADMIN, "GET", f"/API/users/{RECORD}/update?isAdmin=true"),
+        (ADMIN, "POST", f"/keystone/api/users/{RECORD}"),
+        (OUTSIDER, "POST", "/api/devicePublicData/create"),
+        (OUTSIDER, "POST", "/keystone/api/session/signout"),
+    ],
+)
+def test_api_calls_other_sites_start_are_refused(
+    site: Site, source: str, method: str, path: str, headers: tuple[str, ...]
+) -> None:
+    """CSRF: a page elsewhere makes a signed-in administrator's browser call the CMS's APIs."""
+    answer = request(site, source, method, path, headers=headers)
+    assert (answer.code, answer.reached) == (403, None)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [(), ("Sec-Fetch-Site: same-origin", "Origin: {site}"), ("Origin: {www}",), ("Sec-Fetch-Site: none",)],
+    ids=["no-header", "same-origin", "www-origin", "typed-address"],
+)
+def test_api_calls_from_the_site_itself_or_no_browser_are_passed(site: Site, headers: tuple[str, ...]) -> None:
+    suffix = f":{site.nginx.https_port}"
+    filled = tuple(h.format(site=f"https://{DOMAIN}{suffix}", www=f"https://www.{DOMAIN}{suffix}") for h in headers)
+    path = f"/api/users/{RECORD}/update?isAdmin=true"
+    answer = request(site, ADMIN, "GET", path, headers=filled)
+    assert answer.reached is not None and answer.reached["path"] == path
+
+
+def test_links_from_other_sites_to_pages_are_followed(site: Site) -> None:
+    assert request(site, OUTSIDER, "GET", "/blog", headers=("Sec-Fetch-Site: cross-site",)).code == 200
+
+
 def test_an_outsider_cannot_pose_as_a_service_of_the_stack(site: Site) -> None:
     token = f"{cms_routes.SERVICE_TOKEN_HEADER}: {'t' * 32}"
     answer = request(site, OUTSIDER, "GET", f"/api/devicePublicData/{RECORD}", headers=(token,))
@@ -263,8 +366,9 @@ def test_an_outsider_cannot_pose_as_a_service_of_the_stack(site: Site) -> None:
         ("127.0.0.11", "POST", "/keystone/api/session/signin", cms_routes.SIGN_IN),
         ("127.0.0.12", "POST", "/api/users/create", cms_routes.SIGN_UP),
         ("127.0.0.13", "GET", "/api/email/resetpassword?email=someone@example.org", cms_routes.PASSWORD_RESET),
+        ("127.0.0.15", "POST", "/contact", cms_routes.CONTACT),
     ],
-    ids=["sign-in", "sign-up", "password-reset"],
+    ids=["sign-in", "sign-up", "password-reset", "contact"],
 )
 def test_account_requests_beyond_the_rate_get_429(
     site: Site, source: str, method: str, path: str, limit: cms_routes.RateLimit
@@ -276,6 +380,33 @@ def test_account_requests_beyond_the_rate_get_429(
     assert all(a.reached is not None for a in answers[:allowed])
     assert all(a.reached is None for a in answers[allowed:])
     assert request(site, "127.0.0.14", method, path, body=body).code == 200, "other addresses are not limited"
+
+
+def test_showing_the_contact_form_is_not_limited(site: Site) -> None:
+    answers = [request(site, "127.0.0.16", "GET", "/contact") for _ in range(cms_routes.CONTACT.burst + 4)]
+    assert [a.code for a in answers] == [200] * (cms_routes.CONTACT.burst + 4)
+
+
+def test_contact_messages_are_smaller_than_other_public_bodies(site: Site) -> None:
+    body = b"x" * 32_000
+    assert request(site, "127.0.0.17", "POST", "/contact", body=body) == Answer(413, None)
+    assert request(site, "127.0.0.17", "POST", "/api/devicePublicData/create", body=body).code == 200
+
+
+# Addresses in the test's own network namespace: two of one /64, one of another.
+IPV6_CLIENT, IPV6_SAME_64, IPV6_OTHER_64 = "2001:db8:0:1::10", "2001:db8:0:1:ffff::20", "2001:db8:0:2::10"
+
+
+def test_ipv6_clients_are_limited_by_their_64(tmp_path: Path) -> None:
+    """An attacker with a /64 (what one IPv6 subscriber gets) cannot escape a limit by changing address."""
+    addresses = tuple(f"{address}/64" for address in (IPV6_CLIENT, IPV6_SAME_64, IPV6_OTHER_64))
+    path, body, limit = "/keystone/api/session/signin", b"email=a@example.org&password=guess", cms_routes.SIGN_IN
+    with network_namespace(tmp_path, addresses) as netns_pid, site_with(tmp_path, netns_pid=netns_pid) as site:
+        first = [request(site, IPV6_CLIENT, "POST", path, body=body) for _ in range(limit.burst + 1)]
+        assert [a.code for a in first] == [200] * (limit.burst + 1)
+        assert all(a.reached is not None and a.reached["x-real-ip"] == IPV6_CLIENT for a in first)
+        assert request(site, IPV6_SAME_64, "POST", path, body=body) == Answer(429, None), "same /64, same limit"
+        assert request(site, IPV6_OTHER_64, "POST", path, body=body).code == 200, "another /64 is another client"
 
 
 def test_public_bodies_are_small_admin_uploads_are_not(site: Site) -> None:

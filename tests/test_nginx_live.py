@@ -189,6 +189,40 @@ def test_an_unknown_tls_name_gets_no_certificate(site: Site, server_name: str | 
     assert "UNRECOGNIZED_NAME" in str(refused.value) or "HANDSHAKE_FAILURE" in str(refused.value)
 
 
+@pytest.mark.parametrize(("http", "closed"), [("--http1.1", 52), ("--http2", 92)])
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1", f"x.{DOMAIN}"])
+def test_an_unknown_host_over_tls_made_for_our_name_gets_no_answer(
+    site: Site, host: str, http: str, closed: int
+) -> None:
+    """TLS for the site's name (SNI), then a request for another name: the catch-all server takes it
+    and closes the connection unanswered (444): no page, no Server header, nothing reaches the CMS.
+    curl says "Empty reply from server" (52) over HTTP/1.1, a stream error (92) over HTTP/2."""
+    before = len(site.cms.requests)
+    port = site.nginx.https_port
+    command = [
+        require("curl"), "-s", http, "-o", "/dev/null", "-D", "-", "--resolve", f"{DOMAIN}:{port}:127.0.0.1",
+        "--cacert", str(site.nginx.ca), "-H", f"Host: {host}", f"https://{DOMAIN}:{port}/",
+    ]  # fmt: skip
+    result = run(command)
+    assert (result.returncode, result.stdout) == (closed, "")
+    assert len(site.cms.requests) == before
+
+
+def test_what_the_catch_all_cannot_close_unanswered_names_no_version(site: Site) -> None:
+    """An unknown Host with an oversized header is answered by the catch-all (400), before any location."""
+    context = ssl.create_default_context(cafile=str(site.nginx.ca))
+    context.set_alpn_protocols(["http/1.1"])
+    with (
+        socket.create_connection(("127.0.0.1", site.nginx.https_port)) as raw,
+        context.wrap_socket(raw, server_hostname=DOMAIN) as tls,
+    ):
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: evil.example\r\nX-Big: {'a' * 9000}\r\n\r\n".encode())
+        answer = b"".join(iter(lambda: tls.recv(4096), b"")).decode()
+    assert answer.startswith("HTTP/1.1 400")
+    assert "strict-transport-security" not in answer.lower(), "the catch-all answered, not the site"
+    assert "nginx/" not in answer
+
+
 IPV6_DRIVER = """\
 ip link set lo up
 nginx -p "$0" -e "$0/error.log" -c "$0/nginx.conf" >"$0/nginx.out" 2>&1 &
@@ -247,22 +281,34 @@ def test_https_answers_over_http2_with_hsts(site: Site) -> None:
     assert "server" not in response or "/" not in response["server"], "no version in the Server header"
 
 
-def test_websocket_upgrade_reaches_the_upstream(site: Site) -> None:
+def websocket_handshake(site: Site, host: str, path: str) -> str:
+    """The status line nginx answers a websocket handshake for `host` with."""
     context = ssl.create_default_context(cafile=str(site.nginx.ca))
     context.set_alpn_protocols(["http/1.1"])
-    host = f"mydevice.lt.{DOMAIN}"
     with (
         socket.create_connection(("127.0.0.1", site.nginx.https_port)) as raw,
         context.wrap_socket(raw, server_hostname=host) as tls,
     ):
         tls.sendall(
-            f"GET /socket HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
-        status = tls.recv(4096).decode().splitlines()[0]
-    assert status.startswith("HTTP/1.1 101")
+        return tls.recv(4096).decode().splitlines()[0]
+
+
+def test_websocket_upgrade_reaches_the_upstream(site: Site) -> None:
+    assert websocket_handshake(site, f"mydevice.lt.{DOMAIN}", "/socket").startswith("HTTP/1.1 101")
     seen = site.localtunnel.requests[-1]
     assert (seen["upgrade"], seen["connection"].lower()) == ("websocket", "upgrade")
+
+
+@pytest.mark.parametrize("path", ["/keystone/signin", "/"])
+def test_no_protocol_switch_reaches_the_cms(site: Site, path: str) -> None:
+    """The CMS has no websocket: a client cannot switch protocols through Nginx to KeystoneJS."""
+    assert websocket_handshake(site, DOMAIN, path).startswith("HTTP/1.1 200")
+    seen = site.cms.requests[-1]
+    assert "upgrade" not in seen
+    assert seen.get("connection", "").lower() == "close"
 
 
 def sslyze(port: int, ca: Path) -> subprocess.CompletedProcess[str]:

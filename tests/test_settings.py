@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -10,9 +11,9 @@ import pytest
 from components.catalog import build_catalog, public_ports
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
-from components.settings import SECRET_KEYS, SETTING_KEYS, LocalSettings, ServerSettings, Settings
+from components.settings import LocalSettings, ServerSettings, Settings, parse_settings
 from components.targets import stack_values
-from harness import PROJECT_DIR, evaluate, run_program, settings_for, stack_names
+from harness import PROJECT, PROJECT_DIR, evaluate, raw_config, run_program, sentinel_secrets, settings_for, stack_names
 
 pytestmark = pytest.mark.unit
 
@@ -145,8 +146,9 @@ def test_size_and_region_are_checked_for_the_chosen_cloud(
     stack_cloud: str, key: str, value: str, expected: str
 ) -> None:
     stack = {"aws": "aws-us-east-1", "vultr": "vultr-ewr", "digitalocean": "dev"}[stack_cloud]
+    changes: dict[str, Any] = {key: value}
     with pytest.raises(pulumi.RunError) as caught:
-        settings_for(stack, **{key: value})
+        settings_for(stack, **changes)
     assert f"p2pvps:{key}: {expected}" in str(caught.value)
 
 
@@ -201,11 +203,36 @@ def test_valid_config_registers_resources() -> None:
     assert evaluate("dev").resources
 
 
-def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
+class RecordingConfig(dict[str, str]):
+    """Config values that remember which keys the parser looked up."""
+
+    def __init__(self, values: Mapping[str, str], looked_up: set[str]) -> None:
+        super().__init__(values)
+        self.looked_up = looked_up
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.looked_up.add(key)
+        return super().get(key, default)
+
+
+def test_the_parser_reads_exactly_the_keys_pulumi_yaml_declares() -> None:
+    """No declared key is dead, and the parser looks up no key the schema does not declare."""
+    plain: set[str] = set()
+    secret: set[str] = set()
+    for stack in stack_names():
+        parse_settings(
+            RecordingConfig(raw_config(stack), plain),
+            project=PROJECT,
+            stack=stack,
+            secrets=RecordingConfig(sentinel_secrets(), secret),
+        )
     schema = config_schema()
-    assert set(schema) == set(SETTING_KEYS) | set(SECRET_KEYS)
-    assert {key for key, spec in schema.items() if spec.get("secret")} == set(SECRET_KEYS)
-    for key, spec in schema.items():
+    assert plain == {key for key, spec in schema.items() if not spec.get("secret")}
+    assert secret == {key for key, spec in schema.items() if spec.get("secret")}
+
+
+def test_every_key_has_a_description_and_a_type() -> None:
+    for key, spec in config_schema().items():
         assert spec.get("description"), f"{key} has no description"
         assert spec.get("type") in {"string", "boolean", "integer", "array"}, key
 

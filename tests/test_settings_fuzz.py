@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import hypothesis.strategies as st
@@ -127,7 +126,7 @@ def key_values(cloud: Cloud) -> dict[str, tuple[st.SearchStrategy[object], st.Se
 
 
 @st.composite
-def configurations(draw: Callable[..., object]) -> tuple[Cloud, dict[str, object], set[str]]:
+def configurations(draw: st.DrawFn) -> tuple[Cloud, dict[str, object], set[str]]:
     cloud = draw(st.sampled_from(CLOUDS))
     overrides: dict[str, object] = {}
     invalid: set[str] = set()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.cloud_init import UNATTENDED_UPGRADES_PATH, unattended_upgrades_config
+from components.host_files import UNATTENDED_UPGRADES_PATH, unattended_upgrades_config
 from harness import evaluate, machine
 from tools import require, run
 

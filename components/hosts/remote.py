@@ -1,5 +1,5 @@
-"""A server on a cloud, reached over SSH: its pinned host key, its user data, the readiness gate,
-and the `Host` the container stack uses on it. The clouds (components/clouds) build the server."""
+"""A server on a cloud: its host key, its user data, the readiness gate, and the `Host` the
+container stack uses on it. The clouds (components/clouds) build the server."""
 
 from __future__ import annotations
 
@@ -14,35 +14,11 @@ import pulumi_docker as docker
 import pulumi_tls as tls
 
 from components.cloud_init import CloudInitParams, render_cloud_config
+from components.hosts.ssh import SshAccess
 from components.runtime import SERVER_DATA_DIR, HostDirs, Privilege, server_dirs
 from components.settings import ServerSettings, Settings
 
 GATE_TIMEOUT = "20m"
-
-
-@dataclass(frozen=True)
-class SshAccess:
-    """How the program reaches a server: its stable address, the admin account, its pinned host key."""
-
-    address: pulumi.Output[str]
-    user: str
-    host_public_key: pulumi.Output[str]
-
-    def connection(self) -> command.remote.ConnectionArgs:
-        """SSH as the admin through the user's ssh-agent, verifying the pinned host key, retrying until it answers."""
-        return command.remote.ConnectionArgs(
-            host=self.address,
-            user=self.user,
-            host_key=self.host_public_key,
-            dial_error_limit=-1,
-            per_dial_timeout=15,
-        )
-
-    def docker_host(self) -> pulumi.Output[str]:
-        return pulumi.Output.concat("ssh://", self.user, "@", self.address)
-
-    def ssh_options(self) -> pulumi.Output[list[str]]:
-        return self.host_public_key.apply(pinned_ssh_options)
 
 
 def required_secret(value: pulumi.Output[str] | None, key: str) -> pulumi.Output[str]:
@@ -50,31 +26,6 @@ def required_secret(value: pulumi.Output[str] | None, key: str) -> pulumi.Output
     if value is None:
         raise pulumi.RunError(f"p2pvps:{key} is required on this cloud")
     return pulumi.Output.secret(value)
-
-
-def pinned_ssh_options(host_public_key: str) -> list[str]:
-    """OpenSSH client options that accept only the pinned host key, without any known_hosts file.
-
-    `KnownHostsCommand` (OpenSSH 8.5+) prints the one accepted key for whatever host name ssh
-    looks up (`%H`), so no file has to exist on the machine running Pulumi and the provider
-    configuration is the same on every machine.
-    """
-    return [
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        f"KnownHostsCommand=/bin/echo %H {host_public_key}",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=30",
-        "-o",
-        "ServerAliveInterval=30",
-    ]
 
 
 @dataclass(frozen=True)

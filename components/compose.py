@@ -152,6 +152,11 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         entry["ports"] = ports
     entry["volumes"] = _mounts(spec)
     entry["networks"] = {NETWORK_NAME: {"aliases": [spec.name]}}
+    if spec.capabilities is not None:
+        entry["cap_drop"] = ["ALL"]
+        entry["cap_add"] = list(spec.capabilities)
+    if spec.tmpfs:
+        entry["tmpfs"] = list(spec.tmpfs)
     if spec.depends_on:
         entry["depends_on"] = {name: {"condition": "service_healthy"} for name in spec.depends_on}
     entry["restart"] = "unless-stopped"

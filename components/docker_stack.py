@@ -136,6 +136,10 @@ class Service(pulumi.ComponentResource):
                 for item in spec.files
             ],
             labels=gate_labels or None,
+            capabilities=None
+            if spec.capabilities is None
+            else docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(spec.capabilities)),
+            tmpfs={path: "" for path in spec.tmpfs} or None,
             log_driver=LOG_DRIVER,
             log_opts=LOG_OPTIONS,
             privileged=False,

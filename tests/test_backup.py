@@ -201,7 +201,10 @@ def test_the_backup_container_is_on_the_stack_network_with_no_published_port(dev
     assert backup["networkMode"] == "p2pvps"
     assert backup["networksAdvanced"] == [{"name": "p2pvps", "aliases": ["backup"]}]
     assert not backup.get("ports")
-    assert backup["command"] == ["p2pvps-backup", "run"]
+    assert backup["command"] == ["run"], "the image's entrypoint is p2pvps-backup"
+    assert backup["capabilities"] == {"drops": ["ALL"], "adds": ["DAC_READ_SEARCH"]}
+    assert backup["tmpfs"] == {"/data/db": "", "/data/configdb": ""}
+    assert not backup.get("privileged")
     assert backup["healthcheck"]["tests"] == ["CMD", "p2pvps-backup", "health"]
     assert backup["restart"] == "unless-stopped" and backup["wait"] is True
 
@@ -288,7 +291,8 @@ def test_files_are_restored_before_any_container_of_the_stack_is_created(restori
     for name in services:
         assert "restore-files" in waits_for(restoring, by_name[name]), name
     inputs = files.plain()
-    assert inputs["command"] == ["p2pvps-backup", "restore-files-once"]
+    assert inputs["command"] == ["restore-files-once"]
+    assert inputs["capabilities"] == {"drops": ["ALL"], "adds": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"]}
     assert inputs["mustRun"] is False and inputs["attach"] is True and inputs["restart"] == "no"
     volumes = {m["target"]: m for m in inputs["mounts"] if m["type"] == "volume"}
     assert set(volumes) == {f"/backup/data/{name}" for name in BACKED_UP} | {"/backup/state"}
@@ -298,7 +302,7 @@ def test_files_are_restored_before_any_container_of_the_stack_is_created(restori
 def test_the_dump_is_restored_once_mongodb_is_healthy_and_before_what_uses_it(restoring: Evaluation) -> None:
     by_name = containers(restoring)
     dump = by_name["restore-dump"]
-    assert dump.plain("command") == ["p2pvps-backup", "restore-dump-once"]
+    assert dump.plain("command") == ["restore-dump-once"]
     assert "mongodb" in waits_for(restoring, dump)
     assert by_name["mongodb"].plain("wait") is True, "created means healthy"
     for name in ("connextcms", "backup"):
@@ -347,6 +351,7 @@ def test_the_compose_file_has_the_backup_service_without_ports_and_with_read_onl
     data = [mount for mount in backup["volumes"] if ":/backup/data/" in mount]
     assert sorted(data) == sorted(f"{name}:/backup/data/{name}:ro" for name in BACKED_UP)
     assert backup["profiles"] == ["backup"], "it needs a repository, which compose cannot create"
+    assert (backup["cap_drop"], backup["cap_add"]) == (["ALL"], ["DAC_READ_SEARCH"])
     assert backup["environment"]["RESTIC_PASSWORD"] == "${BACKUP_PASSWORD:-}"
     assert backup["environment"]["BACKUP_INTERVAL_HOURS"] == "${BACKUP_INTERVAL_HOURS:-24}"
 

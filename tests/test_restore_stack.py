@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from components.catalog.backup import WRITES_OWNERS_BACK
 from harness import PROJECT_DIR
 from tools import run
 
@@ -72,12 +73,14 @@ def test_stops_all_but_mongodb_restores_with_writable_volumes_and_starts_them_ag
     started = next(call for call in calls if call.startswith("start")).split()[1:]
     assert started == stopped
     command = next(call for call in calls if call.startswith("run")).split()
-    assert command[-3:] == ["p2pvps-backup", "restore", "latest"]
-    assert "p2pvps/backup:0123456789ab" in command
+    assert command[-3:] == ["p2pvps/backup:0123456789ab", "restore", "latest"], "the image's entrypoint is the script"
     assert "--network" in command and command[command.index("--network") + 1] == "p2pvps"
     mount = command[command.index("--mount") + 1]
     assert mount == "type=volume,source=p2pvps_openbazaar,target=/backup/data/openbazaar"
     assert "readonly" not in " ".join(command)
+    caps = [command[i + 1] for i, word in enumerate(command) if word == "--cap-add"]
+    assert command[command.index("--cap-drop") + 1] == "ALL"
+    assert caps == list(WRITES_OWNERS_BACK), "what the catalog's restore steps keep"
 
 
 def test_the_secrets_go_through_a_private_file_that_is_removed(sandbox: dict[str, str], tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """Backup: restic snapshots of every data volume and a MongoDB dump, on a schedule, into the stack's
 repository; and the one-shot runs of the same image that restore a new stack before its services start.
 
-The image (compose/backup) and its `p2pvps-backup` script follow the contract in
-/work/helpers/backup-contract.md: the repository, password and key come in restic's own variables;
-each backed-up volume is mounted at /backup/data/<volume>, read-only for the scheduled service.
+The image (compose/backup, README.md there) runs its `p2pvps-backup` script as its entrypoint, so a
+container's command is the script's command (`run`, `restore-files-once`, ...). The repository,
+password and key come in restic's own variables; each backed-up volume is mounted at
+/backup/data/<volume>, read-only for the scheduled service. It runs as root with only the
+capabilities it needs: reading everything for a backup, writing owners back for a restore.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ LOCAL_REPOSITORY = DataVolume("backup-repository", "/backup/repository", mode="0
 """The repository of a local stack that has no S3 repository: a directory on this machine."""
 NOT_COPIED = frozenset({mongodb.NAME, ACME_WEBROOT.name})
 """MongoDB is dumped, never copied live; the ACME webroot holds only transient challenge files."""
+UNUSED_IMAGE_VOLUMES = ("/data/db", "/data/configdb")
+"""The volumes the mongo base image declares; in memory, so no anonymous volume is left per container."""
+READS_EVERYTHING = ("DAC_READ_SEARCH",)
+"""Root that may read every file of the read-only volumes, and nothing more."""
+WRITES_OWNERS_BACK = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
+"""Root that may write into every volume and give files back their owners and modes."""
 # restic holds the repository index and a pack in memory; mongodump streams. 384 MB keeps every
 # ceiling of the stack inside the 2 GB server plus its 2 GB swap.
 LIMITS = Limits(memory_mb=384, pids=64)
@@ -79,7 +87,7 @@ def service(values: BackupValues, others: tuple[ServiceSpec, ...]) -> ServiceSpe
         "Encrypted restic backups of every data volume and a MongoDB dump; unhealthy when a backup is overdue",
         limits=LIMITS,
         build=NAME,
-        command=(COMMAND, "run"),
+        command=("run",),
         healthcheck=Healthcheck((COMMAND, "health"), interval_s=300, start_period_s=600),
         volumes=(*backed_up(others, read_only=True), STATE, *local),
         env=(
@@ -91,6 +99,8 @@ def service(values: BackupValues, others: tuple[ServiceSpec, ...]) -> ServiceSpe
             *MONGO_ENV,
         ),
         depends_on=(mongodb.NAME,),
+        capabilities=READS_EVERYTHING,
+        tmpfs=UNUSED_IMAGE_VOLUMES,
     )
 
 
@@ -103,16 +113,17 @@ def restore_steps(backup: ServiceSpec, others: tuple[ServiceSpec, ...]) -> tuple
         backup,
         name="restore-files",
         purpose="Restores the latest snapshot's files into the new stack's empty volumes, once",
-        command=(COMMAND, "restore-files-once"),
+        command=("restore-files-once",),
         volumes=(*backed_up(others, read_only=False), STATE),
         env=env,
         depends_on=(),
+        capabilities=WRITES_OWNERS_BACK,
     )
     dump = replace(
         files,
         name="restore-dump",
         purpose="Restores the snapshot's MongoDB dump into the new database, once",
-        command=(COMMAND, "restore-dump-once"),
+        command=("restore-dump-once",),
         volumes=(STATE,),
         depends_on=(mongodb.NAME,),
     )

@@ -130,6 +130,10 @@ class ServiceSpec:
     files: tuple[ServiceFile, ...] = ()
     depends_on: tuple[str, ...] = ()
     needs_dns: bool = False
+    capabilities: tuple[str, ...] | None = None
+    """The only Linux capabilities the container keeps, every other one dropped; None: Docker's default set."""
+    tmpfs: tuple[str, ...] = ()
+    """Directories kept in memory: volumes the image declares that the service never uses."""
 
     @property
     def container_name(self) -> str:

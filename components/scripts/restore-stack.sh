@@ -31,9 +31,12 @@ running=$(docker ps --format '{{.Names}}' --filter 'name=^p2pvps-' | grep -vx 'p
 echo "restore-stack: stopping $(echo "$running" | tr '\n' ' ')"
 # shellcheck disable=SC2086 # container names, one word each
 docker stop $running >/dev/null
+# The image's entrypoint is p2pvps-backup. Capabilities and scratch as the catalog's restore steps have them
+# (components/catalog/backup.py): root that may write owners back, and nothing more.
 # shellcheck disable=SC2086 # --mount options of volume names and paths, without spaces
-if ! docker run --rm --name p2pvps-restore --network p2pvps --env-file "$workdir/env" $mounts "$image" \
-  p2pvps-backup restore "$snapshot"; then
+if ! docker run --rm --name p2pvps-restore --network p2pvps --env-file "$workdir/env" $mounts \
+  --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE --cap-add FOWNER --cap-add FSETID \
+  --tmpfs /data/db --tmpfs /data/configdb "$image" restore "$snapshot"; then
   echo "restore-stack: the restore failed; the services stay stopped (docker start $(echo "$running" | tr '\n' ' '))" >&2
   exit 1
 fi

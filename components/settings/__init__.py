@@ -212,30 +212,31 @@ def _repository(
     read: Reader, secrets: Mapping[str, str], url_key: str, prefix: str, *, password_required: bool
 ) -> RepositoryAccess | None:
     """An existing S3 repository named by `url_key`, with its `<prefix>AccessKeyId`, `<prefix>SecretAccessKey`
-    and `<prefix>Password` secrets (these are read only when the URL is set)."""
+    and `<prefix>Password` secrets, which are used only with the URL."""
+    # Stripped: a value piped into `pulumi config set` (as `make recover` does) may end in a newline.
+    given = {
+        what: (secrets.get(f"{prefix}{what}") or "").strip() for what in ("AccessKeyId", "SecretAccessKey", "Password")
+    }
     url = read.check(url_key, read.text(url_key, required=False), s3_url_error)
     if url is None:
         return None
-    required = {f"{prefix}AccessKeyId": "its access key id", f"{prefix}SecretAccessKey": "its secret access key"}
+    required = {"AccessKeyId": "its access key id", "SecretAccessKey": "its secret access key"}
     if password_required:
-        required[f"{prefix}Password"] = "its restic password"
-    for key, what in required.items():
-        if not (secrets.get(key) or "").strip():
-            read.problems.add(
-                key,
-                f"missing; {NAMESPACE}:{url_key} needs {what}: `pulumi config set --secret {NAMESPACE}:{key} <value>`",
-            )
+        required["Password"] = "its restic password"
+    for what, meaning in required.items():
+        if not given[what]:
+            key = f"{NAMESPACE}:{prefix}{what}"
+            how = f"`pulumi config set --secret {key} <value>`"
+            read.problems.add(f"{prefix}{what}", f"missing; {NAMESPACE}:{url_key} needs {meaning}: {how}")
 
-    def secret(key: str) -> pulumi.Output[str] | None:
-        # Stripped: a value piped into `pulumi config set` (as `make recover` does) may end in a newline.
-        value = (secrets.get(key) or "").strip()
-        return pulumi.Output.secret(value) if value else None
+    def secret(what: str) -> pulumi.Output[str] | None:
+        return pulumi.Output.secret(given[what]) if given[what] else None
 
     return RepositoryAccess(
         url=url,
-        password=secret(f"{prefix}Password"),
-        access_key_id=secret(f"{prefix}AccessKeyId"),
-        secret_access_key=secret(f"{prefix}SecretAccessKey"),
+        password=secret("Password"),
+        access_key_id=secret("AccessKeyId"),
+        secret_access_key=secret("SecretAccessKey"),
     )
 
 

@@ -14,7 +14,7 @@ PULUMI := pulumi
 NEW_STACK_FLAGS :=
 endif
 
-.PHONY: venv tools test test-fast compose plan plans bench up preview destroy clean
+.PHONY: venv tools test test-fast compose plan plans bench up preview destroy restore recover clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,27 @@ preview: venv ## pulumi preview for STACK.
 
 destroy: venv ## pulumi destroy for STACK (the data volume of a cloud stack is protected and kept).
 	$(PULUMI) destroy --stack $(STACK)
+
+SNAPSHOT ?= latest
+RESTORE_SCRIPT := components/scripts/restore-stack.sh
+
+restore: ## Restore STACK's data from its backups (SNAPSHOT=latest or an id): stops the services, restores, restarts them.
+	@echo '$(SNAPSHOT)' | grep -Eqx 'latest|[0-9a-f]{8,64}' || { echo 'SNAPSHOT must be latest or a snapshot id' >&2; exit 2; }
+ifeq ($(STACK),local)
+	sh $(RESTORE_SCRIPT) $(SNAPSHOT)
+else
+	$$($(PULUMI) stack output --stack $(STACK) sshCommand) sh -s -- $(SNAPSHOT) < $(RESTORE_SCRIPT)
+endif
+
+# Each value goes through stdin, so no secret is ever on a command line.
+recover: ## Make STACK a copy of the stack FROM in REGION that restores FROM's latest backup at its first `make up`.
+	@test -n "$(FROM)" -a -n "$(REGION)" || { echo 'usage: make recover FROM=<old stack> STACK=<new stack> REGION=<region>' >&2; exit 2; }
+	$(PULUMI) stack init $(STACK) --copy-config-from $(FROM)
+	$(PULUMI) config set --stack $(STACK) p2pvps:region $(REGION)
+	$(PULUMI) stack output --stack $(FROM) --show-secrets backupRepository | $(PULUMI) config set --stack $(STACK) p2pvps:restoreFrom
+	$(PULUMI) stack output --stack $(FROM) --show-secrets backupPassword | $(PULUMI) config set --stack $(STACK) --secret p2pvps:restorePassword
+	$(PULUMI) stack output --stack $(FROM) --show-secrets backupAccessKeyId | $(PULUMI) config set --stack $(STACK) --secret p2pvps:restoreAccessKeyId
+	$(PULUMI) stack output --stack $(FROM) --show-secrets backupSecretAccessKey | $(PULUMI) config set --stack $(STACK) --secret p2pvps:restoreSecretAccessKey
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -14,11 +14,13 @@ import yaml
 
 from components.catalog import (
     COMPOSE_DIR,
+    BackupValues,
     Exposure,
     Secret,
     SecretSource,
     ServiceSpec,
     StackValues,
+    backup,
     build_catalog,
     data_volumes,
     needed_secrets,
@@ -31,7 +33,11 @@ from components.prepare_dirs import prepare_script
 from components.project import config_schema
 from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, Privilege, volume_name
 from components.settings import TunnelPorts
+from components.settings.validators import interval_hours, retention_counts
 
+# Services that start only with their profile (`docker compose --profile backup up`): backups need
+# a repository, which the compose file cannot create.
+PROFILES = {backup.NAME: "backup"}
 HEADER = "# Generated from components/catalog/ by `python -m components.compose`; do not edit.\n"
 DATA_DIR = "${P2PVPS_DATA_DIR:?set P2PVPS_DATA_DIR in .env}"
 LOG_DIR = "${P2PVPS_LOG_DIR:?set P2PVPS_LOG_DIR in .env}"
@@ -58,6 +64,21 @@ def default_tunnels() -> TunnelPorts:
     return TunnelPorts(int(schema["sshServerPort"]["default"]), ssh_tunnels, clients)
 
 
+def default_backup() -> BackupValues:
+    """The backup service with Pulumi.yaml's schedule and retention as defaults of Compose variables; the
+    repository is an S3 one, set in .env."""
+    schema = config_schema()
+    hours = interval_hours(str(schema["backupSchedule"]["default"]))
+    counts = retention_counts(str(schema["backupRetention"]["default"])) or {}
+    return BackupValues(
+        interval_hours=f"${{BACKUP_INTERVAL_HOURS:-{hours}}}",
+        keep_daily=f"${{BACKUP_KEEP_DAILY:-{counts.get('d', 0)}}}",
+        keep_weekly=f"${{BACKUP_KEEP_WEEKLY:-{counts.get('w', 0)}}}",
+        keep_monthly=f"${{BACKUP_KEEP_MONTHLY:-{counts.get('m', 0)}}}",
+        s3=True,
+    )
+
+
 def compose_values() -> StackValues:
     """Catalog inputs as Compose variables (set in .env); certbot's DNS-01 goes through DigitalOcean DNS."""
     return StackValues(
@@ -74,6 +95,7 @@ def compose_values() -> StackValues:
         dns_credentials=tuple(
             (env, Secret(env, SecretSource.HOST, required=False)) for env in digitalocean.DNS_CHALLENGE.credentials
         ),
+        backup=default_backup(),
     )
 
 
@@ -88,7 +110,8 @@ def template_values() -> StackValues:
 
 
 def _variable(secret: Secret) -> str:
-    if secret.required:
+    # A backup repository's values are set only where the backup profile runs.
+    if secret.required and secret.source is not SecretSource.REPOSITORY:
         return f"${{{secret.name}:?set {secret.name} in .env}}"
     return f"${{{secret.name}:-}}"
 
@@ -118,6 +141,8 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         entry["image"] = spec.image
     entry["container_name"] = spec.container_name
     entry["hostname"] = spec.name
+    if spec.name in PROFILES:
+        entry["profiles"] = [PROFILES[spec.name]]
     if spec.entrypoint:
         entry["entrypoint"] = list(spec.entrypoint)
     if spec.command:
@@ -127,6 +152,11 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
         entry["ports"] = ports
     entry["volumes"] = _mounts(spec)
     entry["networks"] = {NETWORK_NAME: {"aliases": [spec.name]}}
+    if spec.capabilities is not None:
+        entry["cap_drop"] = ["ALL"]
+        entry["cap_add"] = list(spec.capabilities)
+    if spec.tmpfs:
+        entry["tmpfs"] = list(spec.tmpfs)
     if spec.depends_on:
         entry["depends_on"] = {name: {"condition": "service_healthy"} for name in spec.depends_on}
     entry["restart"] = "unless-stopped"
@@ -181,7 +211,8 @@ def render_env_example(catalog: tuple[ServiceSpec, ...]) -> str:
         "# (docker network inspect p2pvps --format '{{(index .IPAM.Config 0).Gateway}}').",
         "P2PVPS_ADMIN_CIDRS=127.0.0.1/32",
         "# Secrets: long random letters and digits; OB_API_PASSWORD_SHA256 is the hex SHA-256 of",
-        '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum).',
+        '# OB_API_PASSWORD (printf %s "$OB_API_PASSWORD" | sha256sum). BACKUP_*: only for the backup',
+        "# profile: an S3 restic repository (s3:https://<endpoint>/<bucket>/<path>), its password and key.",
     ]
     lines += [f"{secret.name}=" for secret in needed_secrets(catalog)]
     return "\n".join(lines) + "\n"

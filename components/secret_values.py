@@ -1,5 +1,5 @@
 """The stack's secret values, each from where its `Secret` says: generated with pulumi_random,
-derived from another, read from secret config, or supplied by the host. Never plain."""
+derived from another, read from secret config, or supplied by the host or a backup repository. Never plain."""
 
 from __future__ import annotations
 
@@ -19,14 +19,23 @@ DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 
+def generated_secret(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """A new random password as a secret Output: alphanumeric, PASSWORD_LENGTH characters."""
+    password = random.RandomPassword(
+        name, length=PASSWORD_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+    return pulumi.Output.secret(password.result)
+
+
 def secret_values(
     name: str,
     settings: Settings,
     catalog: tuple[ServiceSpec, ...],
-    host_credentials: Mapping[str, pulumi.Output[str]],
+    supplied: Mapping[str, pulumi.Output[str]],
     parent: pulumi.Resource,
 ) -> dict[str, pulumi.Output[str]]:
-    """A secret Output for every secret the catalog needs (and every one a derived secret needs).
+    """A secret Output for every secret the catalog needs (and every one a derived secret needs); `supplied`
+    holds those the host and the backup repositories supply.
 
     Generated values are alphanumeric (32 characters, about 190 bits), so they need no quoting in
     URIs, shell or JavaScript. OpenBazaar only ever sees the SHA-256 of its API password.
@@ -39,20 +48,14 @@ def secret_values(
     values: dict[str, pulumi.Output[str]] = {}
     for secret_name, source in sorted(needed.items(), key=lambda item: item[1] is SecretSource.DERIVED):
         if source is SecretSource.GENERATED:
-            password = random.RandomPassword(
-                f"{name}-{secret_name.lower().replace('_', '-')}",
-                length=PASSWORD_LENGTH,
-                special=False,
-                opts=pulumi.ResourceOptions(parent=parent),
-            )
-            values[secret_name] = pulumi.Output.secret(password.result)
+            values[secret_name] = generated_secret(f"{name}-{secret_name.lower().replace('_', '-')}", parent)
         elif source is SecretSource.DERIVED:
             origin, compute = DERIVED[secret_name]
             values[secret_name] = values[origin].apply(compute)
         elif source is SecretSource.CONFIG:
             values[secret_name] = pulumi.Output.secret(config[secret_name] or "")
-        elif secret_name in host_credentials:
-            values[secret_name] = host_credentials[secret_name]
+        elif secret_name in supplied:
+            values[secret_name] = supplied[secret_name]
         else:
-            raise pulumi.RunError(f"the host supplies no value for the secret {secret_name}")
+            raise pulumi.RunError(f"nothing supplies a value for the secret {secret_name} ({source.value})")
     return values

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pulumi
 
-from components.catalog import Secret, SecretSource, StackValues
+from components.backup_storage import Repository, configured, local_directory
+from components.catalog import BackupValues, Secret, SecretSource, StackValues
 from components.clouds import cloud
 from components.hosts.base import Host
 from components.hosts.local import LocalMachine
 from components.nginx import HSTS_MAX_AGE, HSTS_MAX_AGE_STAGING
 from components.ports import PublicPort
-from components.settings import ServerSettings, Settings
+from components.settings import BackupSettings, ServerSettings, Settings
 
 # Who reaches the CMS's admin UI on the local stack. Nginx is published on 127.0.0.1 only, so
 # every client is this machine, but Docker's proxy hands those connections to Nginx from the
@@ -19,8 +20,24 @@ from components.settings import ServerSettings, Settings
 LOCAL_ADMIN_CIDRS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
+def backup_values(backup: BackupSettings, *, s3: bool) -> BackupValues | None:
+    """The backup service's inputs, or None when backups are off."""
+    if not backup.enabled:
+        return None
+    return BackupValues(
+        interval_hours=str(backup.interval_hours),
+        keep_daily=str(backup.retention.daily),
+        keep_weekly=str(backup.retention.weekly),
+        keep_monthly=str(backup.retention.monthly),
+        s3=s3,
+        restores=backup.restore_from is not None,
+    )
+
+
 def stack_values(settings: Settings) -> StackValues:
     """The catalog's inputs for a stack: its settings and what its target is like."""
+    target = settings.target
+    on_s3 = isinstance(target, ServerSettings) or settings.backup.repository is not None
     common = {
         "domain": settings.domain,
         "tunnel_domain": settings.tunnel_domain,
@@ -28,8 +45,8 @@ def stack_values(settings: Settings) -> StackValues:
         "acme_staging": "true" if settings.acme_staging else "false",
         "hsts_max_age": HSTS_MAX_AGE_STAGING if settings.acme_staging else HSTS_MAX_AGE,
         "tunnels": settings.tunnels,
+        "backup": backup_values(settings.backup, s3=on_s3),
     }
-    target = settings.target
     if isinstance(target, ServerSettings):
         challenge = cloud(target.cloud).dns_challenge
         return StackValues(
@@ -49,3 +66,19 @@ def provision(name: str, settings: Settings, perimeter: tuple[PublicPort, ...], 
     if isinstance(target, ServerSettings):
         return cloud(target.cloud).provision(name, settings, target, perimeter, opts)
     return LocalMachine(name, opts=opts).host
+
+
+def backup_repository(name: str, settings: Settings, opts: pulumi.ResourceOptions) -> Repository | None:
+    """The stack's backup repository: `backupRepository` if set, else the cloud's private object storage
+    with a key for it alone, else (the local stack) a directory on this machine; None when backups are off."""
+    parent = opts.parent
+    assert parent is not None
+    backup = settings.backup
+    if not backup.enabled:
+        return None
+    if backup.repository is not None:
+        return configured(name, backup.repository, parent)
+    target = settings.target
+    if isinstance(target, ServerSettings):
+        return cloud(target.cloud).backup_storage(name, settings, target, opts)
+    return local_directory(name, parent)

@@ -23,6 +23,7 @@ ensure_dir() {
   fi
 }
 ensure_dir 0 0755 "${P2PVPS_DATA_DIR:?}/acme-webroot"
+ensure_dir 0 0700 "${P2PVPS_DATA_DIR:?}/backup"
 ensure_dir 1000 0750 "${P2PVPS_DATA_DIR:?}/connextcms"
 ensure_dir 0 0755 "${P2PVPS_DATA_DIR:?}/devices"
 ensure_dir 0 0750 "${P2PVPS_DATA_DIR:?}/letsencrypt"
@@ -37,3 +38,4 @@ ensure_dir 1000 0755 "${P2PVPS_LOG_DIR:?}/openbazaar"
 ensure_dir 1000 0755 "${P2PVPS_LOG_DIR:?}/listing-manager"
 ensure_dir 0 0755 "${P2PVPS_LOG_DIR:?}/ssh-server"
 ensure_dir 1000 0755 "${P2PVPS_LOG_DIR:?}/localtunnel"
+ensure_dir 0 0755 "${P2PVPS_LOG_DIR:?}/backup"

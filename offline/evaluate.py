@@ -300,7 +300,17 @@ def run_pulumi_program(
         _sync_await(run_pulumi_func(program))
     except Exception as exc:  # noqa: BLE001 - handed to the caller with what was registered before it
         error = exc
+        _settle()
     return Evaluation(registrations, outputs, _stack_exports() if error is None else {}, error)
+
+
+def _settle() -> None:
+    """Forget a failed program's outstanding work: the runtime stops at the first failure and keeps
+    the rest (outputs waiting on the failed value) in module state, where the next run would await it."""
+    state: Any = runtime_settings.SETTINGS  # its attributes are context properties the type checker cannot see
+    with state.lock:
+        state.outputs.clear()
+    runtime_settings._get_rpc_manager().clear()
 
 
 def _ensure_event_loop() -> None:

@@ -30,6 +30,8 @@ def looked_up_zone(name: str) -> str:
 
 
 VULTR_OS_ID = "2284"
+BUCKET_SUFFIX = "0a1b2c3d"
+VULTR_OBJECT_STORAGE_HOST = "ewr1.vultrobjects.com"
 
 
 def _instance_type(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,6 +47,11 @@ INVOKE_RESULTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "aws:ec2/getAmi:getAmi": lambda _: {"id": AMI_ID},
     "aws:route53/getZone:getZone": lambda args: {"zoneId": looked_up_zone(args["name"]), "name": args["name"]},
     "vultr:index/getOs:getOs": lambda _: {"id": VULTR_OS_ID},
+    "vultr:index/getObjectStorageCluster:getObjectStorageCluster": lambda _: {
+        "id": 2,
+        "hostname": VULTR_OBJECT_STORAGE_HOST,
+    },
+    "vultr:index/getObjectStorageTier:getObjectStorageTier": lambda _: {"id": 3},
 }
 
 
@@ -54,6 +61,8 @@ class MockCloud(mocks.Mocks):
 
     host_public_key: str = HOST_PUBLIC_KEY
     host_private_key: str = f"{SENTINEL}-host-private-key"
+    one_shot_exit_code: int = 0
+    """What a container that runs once (`mustRun` false) exits with."""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -88,6 +97,21 @@ class MockCloud(mocks.Mocks):
         elif args.typ == "vultr:index/instance:Instance":
             resource_id = INSTANCE_ID
             outputs |= {"v6MainIp": DROPLET_IPV6}
+        elif args.typ == "random:index/randomId:RandomId":
+            outputs |= {"hex": BUCKET_SUFFIX}
+        elif args.typ == "docker:index/container:Container" and args.inputs.get("mustRun") is False:
+            outputs |= {"exitCode": self.one_shot_exit_code}
+        elif args.typ == "aws:s3/bucket:Bucket":
+            resource_id = args.inputs["bucket"]
+            outputs |= {"arn": f"arn:aws:s3:::{args.inputs['bucket']}"}
+        elif args.typ == "digitalocean:index/spacesKey:SpacesKey":
+            outputs |= {"accessKey": "DO00MOCKSPACESKEY", "secretKey": f"{SENTINEL}spacessecretkey"}
+        elif args.typ == "vultr:index/objectStorage:ObjectStorage":
+            outputs |= {
+                "s3Hostname": VULTR_OBJECT_STORAGE_HOST,
+                "s3AccessKey": "MOCKVULTRS3ACCESSKEY",
+                "s3SecretKey": f"{SENTINEL}vultrs3secretkey",
+            }
         elif args.typ == "tls:index/privateKey:PrivateKey":
             outputs |= {"publicKeyOpenssh": self.host_public_key + "\n", "privateKeyOpenssh": self.host_private_key}
         return resource_id, outputs

@@ -31,6 +31,7 @@ INSTANCE = "aws:ec2/instance:Instance"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 VOLUME = "aws:ebs/volume:Volume"
 RECORD = "aws:route53/record:Record"
+CERTBOT_POLICY = "p2pvps-host-certbot-policy"
 WORLD_V4 = ["0.0.0.0/0"]
 WORLD_V6 = ["::/0"]
 
@@ -69,12 +70,13 @@ def test_no_other_cloud_is_touched(aws: Evaluation) -> None:
     assert not [r.type for r in aws.resources if r.type.startswith(("digitalocean:", "vultr:"))]
 
 
-def test_one_explicit_provider_in_the_stack_region(aws: Evaluation) -> None:
-    provider = aws.one("pulumi:providers:aws")
-    assert provider.plain("region") == "us-east-1"
+def test_every_aws_resource_has_an_explicit_provider_in_the_stack_region(aws: Evaluation) -> None:
+    """The host's provider and the backup storage's: both in the stack's region, none the default."""
+    providers = aws.of_type("pulumi:providers:aws")
+    assert [provider.plain("region") for provider in providers] == ["us-east-1", "us-east-1"]
     for registration in aws.resources:
         if registration.type.startswith("aws:"):
-            assert registration.provider.startswith(provider.urn), registration.name
+            assert any(registration.provider.startswith(p.urn) for p in providers), registration.name
 
 
 @pytest.mark.parametrize(("size", "arch"), [("t3.small", "amd64"), ("t4g.small", "arm64")])
@@ -168,7 +170,7 @@ def test_security_group_has_exactly_the_port_list(aws: Evaluation) -> None:
 
 
 def test_certbot_user_may_only_write_the_challenge_record(aws: Evaluation) -> None:
-    policy = json.loads(aws.one("aws:iam/userPolicy:UserPolicy").plain("policy"))
+    policy = json.loads(aws.named(CERTBOT_POLICY).plain("policy"))
     write = next(s for s in policy["Statement"] if s["Action"] == "route53:ChangeResourceRecordSets")
     assert write["Resource"] == f"arn:aws:route53:::hostedzone/{looked_up_zone('us-east-1.p2pvps.net')}"
     assert write["Condition"]["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
@@ -191,7 +193,7 @@ def test_created_zone_is_used_by_records_and_policy() -> None:
     zone = evaluation.one("aws:route53/zone:Zone")
     assert zone.plain("name") == "us-east-1.p2pvps.net"
     assert {r.plain("zoneId") for r in evaluation.of_type(RECORD)} == {"ZCREATEDZONE"}
-    assert "hostedzone/ZCREATEDZONE" in evaluation.one("aws:iam/userPolicy:UserPolicy").plain("policy")
+    assert "hostedzone/ZCREATEDZONE" in evaluation.named(CERTBOT_POLICY).plain("policy")
 
 
 def test_readiness_gate_uses_the_elastic_ip_and_pinned_key(aws: Evaluation) -> None:

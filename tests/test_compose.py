@@ -70,6 +70,12 @@ def test_docker_compose_accepts_the_file() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_docker_compose_needs_no_backup_repository_without_the_backup_profile() -> None:
+    environment = {key: value for key, value in compose_environment().items() if not key.startswith("BACKUP_")}
+    result = run([require("docker-compose"), "-f", str(COMPOSE_FILE), "config", "-q"], env=environment)
+    assert result.returncode == 0, result.stderr
+
+
 def test_every_image_builds_from_compose_with_its_own_dockerfile() -> None:
     """Images share compose/shared/, so each is built with compose/ as context (its .dockerignore
     admits only the image directories) and the Dockerfile of its own directory."""

@@ -36,6 +36,7 @@ DEV_SERVICES = {
     "listing-manager",
     "ssh-server",
     "localtunnel",
+    "backup",
 }
 
 
@@ -168,6 +169,7 @@ def test_only_real_dependencies_order_the_containers(dev: Evaluation) -> None:
         "listing-manager": {"connextcms", "openbazaar"},
         "ssh-server": set(),
         "localtunnel": set(),
+        "backup": {"mongodb"},
     }
 
 
@@ -211,7 +213,8 @@ def test_built_images_are_built_from_compose_and_tagged_by_what_they_copy(dev: E
     """Which files a tag covers: test_build_context.py."""
     images = {r.plain("imageName").split(":")[0]: r for r in dev.of_type("docker:index/image:Image")}
     assert set(images) == {
-        f"p2pvps/{n}" for n in ("nginx", "connextcms", "openbazaar", "listing-manager", "ssh-server", "localtunnel")
+        f"p2pvps/{n}"
+        for n in ("nginx", "connextcms", "openbazaar", "listing-manager", "ssh-server", "localtunnel", "backup")
     }
     for repository, image in images.items():
         service = repository.split("/")[1]
@@ -227,7 +230,16 @@ def test_data_volumes_bind_the_data_volume_directories(dev: Evaluation) -> None:
     volumes = {r.plain("name"): r.plain("driverOpts") for r in dev.of_type("docker:index/volume:Volume")}
     assert volumes == {
         f"p2pvps_{name}": {"type": "none", "o": "bind", "device": f"/srv/p2pvps/{name}"}
-        for name in ("acme-webroot", "connextcms", "devices", "letsencrypt", "mongodb", "openbazaar", "ssh-server")
+        for name in (
+            "acme-webroot",
+            "backup",
+            "connextcms",
+            "devices",
+            "letsencrypt",
+            "mongodb",
+            "openbazaar",
+            "ssh-server",
+        )
     }
 
 
@@ -246,7 +258,7 @@ def test_directories_are_prepared_on_the_host_after_the_gate(dev: Evaluation) ->
 def test_local_stack_runs_on_local_docker_without_cloud_resources(local: Evaluation) -> None:
     assert not [r for r in local.resources if r.type.startswith(("digitalocean:", "aws:", "vultr:"))]
     assert "host" not in local.one(PROVIDER).plain()
-    assert set(containers(local)) == DEV_SERVICES - {"certbot"}
+    assert set(containers(local)) == DEV_SERVICES - {"certbot", "backup"}, "local backups are off unless asked for"
     for container in containers(local).values():
         assert {address for address, _ in published(container)} <= {"127.0.0.1"}
     prepare = local.one("command:local:Command").plain("create")

@@ -44,6 +44,24 @@ def test_no_secret_in_plaintext_in_any_input_or_output(stack: str) -> None:
     assert sum(sentinels_inside_secrets(r.inputs) for r in evaluation.resources) >= 5, "the sentinels never arrived"
 
 
+# Backups to a configured repository, and a new stack restored from another: their keys and passwords too.
+BACKUP_CONFIGS = {
+    "dev-restored": ("dev", {"restoreFrom": "s3:https://nyc3.digitaloceanspaces.com/old-backups/old"}),
+    "dev-own-repository": ("dev", {"backupRepository": "s3:https://s3.eu-west-1.amazonaws.com/elsewhere/dev"}),
+    "local-backup": ("local", {"backup": True}),
+}
+
+
+@pytest.mark.parametrize("config", sorted(BACKUP_CONFIGS))
+def test_no_backup_secret_in_plaintext(config: str) -> None:
+    stack, overrides = BACKUP_CONFIGS[config]
+    evaluation = evaluate(stack, overrides=overrides)
+    for registration in evaluation.resources:
+        assert plaintext_leaks(registration.inputs) == [], registration.name
+    assert plaintext_leaks(evaluation.exports) == []
+    assert any(SENTINEL in str(value) for name, value in evaluation.exports.items() if name.startswith("backup"))
+
+
 def test_the_scan_finds_a_leak() -> None:
     assert plaintext_leaks({"envs": ["A=1", f"TOKEN={SENTINEL}x"]}) == [".envs[1]"]
     assert plaintext_leaks({"envs": [secret(f"TOKEN={SENTINEL}x")]}) == []

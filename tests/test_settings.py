@@ -90,6 +90,18 @@ BAD_VALUES = [
     ("rebootWindow", "03:60", '"03:60" is not a reboot time'),
     ("rebootWindow", "now", '"now" is not a reboot time; expected HH:MM'),
     ("rebootWindow", "false", "or off to never reboot automatically"),
+    ("backupSchedule", "24", '"24" is not a backup interval; expected whole hours from 1h to 168h (a week)'),
+    ("backupSchedule", "1d", '"1d" is not a backup interval'),
+    ("backupSchedule", "0h", '"0h" is not a backup interval'),
+    ("backupSchedule", "169h", '"169h" is not a backup interval'),
+    ("backupRetention", "7 days", '"7 days" is not a retention; expected how many daily (d), weekly (w) and monthly'),
+    ("backupRetention", "7d,3d", '"7d,3d" is not a retention'),
+    ("backupRetention", "7y", '"7y" is not a retention'),
+    ("backupRetention", "0d,0w", '"0d,0w" keeps no snapshot at all; keep at least one, such as 7d,4w,6m'),
+    ("backupRepository", "https://s3.amazonaws.com/b", '"https://s3.amazonaws.com/b" is not an S3 repository URL'),
+    ("backupRepository", "s3:http://minio:9000/backups", "expected s3:https://<endpoint>/<bucket>[/<path>]"),
+    ("restoreFrom", "/srv/backups", '"/srv/backups" is not an S3 repository URL'),
+    ("backup", "yes", '"yes" is not a boolean; expected true or false'),
 ]
 
 

@@ -55,7 +55,7 @@ def test_aws_records_and_the_certbot_policy_use_the_tunnel_zone() -> None:
         f"lt.{TUNNELS}": tunnel_zone,
         f"*.lt.{TUNNELS}": tunnel_zone,
     }
-    policy = json.loads(evaluation.one("aws:iam/userPolicy:UserPolicy").plain("policy"))
+    policy = json.loads(evaluation.named("p2pvps-host-certbot-policy").plain("policy"))
     write = next(s for s in policy["Statement"] if s["Action"] == "route53:ChangeResourceRecordSets")
     assert write["Resource"] == f"arn:aws:route53:::hostedzone/{tunnel_zone}"
     names = write["Condition"]["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]

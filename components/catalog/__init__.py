@@ -9,6 +9,7 @@ come in through `StackValues`; for the compose file they are `${VARIABLE}` place
 from __future__ import annotations
 
 from components.catalog import (
+    backup,
     certbot,
     connextcms,
     listing_manager,
@@ -20,6 +21,7 @@ from components.catalog import (
 )
 from components.catalog.model import (
     COMPOSE_DIR,
+    BackupValues,
     DataVolume,
     Exposure,
     Secret,
@@ -31,6 +33,7 @@ from components.catalog.views import data_volumes, needed_secrets, public_ports
 
 __all__ = [
     "COMPOSE_DIR",
+    "BackupValues",
     "DataVolume",
     "Exposure",
     "Secret",
@@ -41,13 +44,15 @@ __all__ = [
     "data_volumes",
     "needed_secrets",
     "public_ports",
+    "restore_steps",
 ]
 
 
 def build_catalog(values: StackValues) -> tuple[ServiceSpec, ...]:
-    """Every container of the stack, each after the ones it depends on; certbot only where certificates are issued."""
+    """Every container of the stack, each after the ones it depends on; certbot only where certificates are
+    issued, the backup service only where backups are on."""
     certificates = (certbot.service(values),) if values.issues_certificates else ()
-    return (
+    services = (
         nginx.service(values),
         *certificates,
         mongodb.service(),
@@ -57,3 +62,15 @@ def build_catalog(values: StackValues) -> tuple[ServiceSpec, ...]:
         ssh_server.service(values),
         localtunnel.service(values),
     )
+    if values.backup is None:
+        return services
+    return (*services, backup.service(values.backup, services))
+
+
+def restore_steps(values: StackValues, catalog: tuple[ServiceSpec, ...]) -> tuple[ServiceSpec, ...]:
+    """The one-shot runs that restore a new stack before its services start; none without `restoreFrom`."""
+    if values.backup is None or not values.backup.restores:
+        return ()
+    others = tuple(spec for spec in catalog if spec.name != backup.NAME)
+    (service,) = (spec for spec in catalog if spec.name == backup.NAME)
+    return backup.restore_steps(service, others)

@@ -41,6 +41,8 @@ class SecretSource(Enum):
     """a secret setting of the stack (`pulumi config set --secret`)"""
     HOST = "host"
     """supplied by the cloud's host (certbot's DNS credentials)"""
+    REPOSITORY = "repository"
+    """supplied by a backup repository, the stack's own or the one it is restored from (URL, password, key)"""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,10 @@ class ServiceSpec:
     files: tuple[ServiceFile, ...] = ()
     depends_on: tuple[str, ...] = ()
     needs_dns: bool = False
+    capabilities: tuple[str, ...] | None = None
+    """The only Linux capabilities the container keeps, every other one dropped; None: Docker's default set."""
+    tmpfs: tuple[str, ...] = ()
+    """Directories kept in memory: volumes the image declares that the service never uses."""
 
     @property
     def container_name(self) -> str:
@@ -139,6 +145,20 @@ class ServiceSpec:
 
     def secrets_used(self) -> tuple[Secret, ...]:
         return tuple(value for _, value in self.env if isinstance(value, Secret))
+
+
+@dataclass(frozen=True)
+class BackupValues:
+    """What the backup service needs from the stack's settings (strings, as they go into its environment)."""
+
+    interval_hours: str
+    keep_daily: str
+    keep_weekly: str
+    keep_monthly: str
+    s3: bool
+    """The repository is on S3 (it needs a key); otherwise it is the local `backup-repository` directory."""
+    restores: bool = False
+    """A new stack restores its data from another repository (`restoreFrom`) before its services start."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,7 @@ class StackValues:
     dns_plugin: str
     admin_cidrs: tuple[str, ...]
     dns_credentials: tuple[tuple[str, Secret], ...] = field(default=())
+    backup: BackupValues | None = None
 
     @property
     def issues_certificates(self) -> bool:

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import dns
+from components.backup_storage.aws import backup_storage
 from components.clouds.base import UBUNTU_RELEASES, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, user_data
 from components.ports import PublicPort, split_by_family
@@ -297,4 +298,4 @@ class AwsHost(pulumi.ComponentResource):
         )
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost, backup_storage)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 import pulumi
 
 if TYPE_CHECKING:
+    from components.backup_storage import BackupStorage
     from components.hosts.remote import RemoteHost
     from components.ports import PublicPort
     from components.settings import ServerSettings, Settings
@@ -70,11 +71,13 @@ class ServerComponent(Protocol):
 
 @dataclass(frozen=True)
 class Cloud:
-    """One cloud: its profile and DNS challenge, and the component that builds its server."""
+    """One cloud: its profile and DNS challenge, the component that builds its server, and where its
+    stacks keep their backups."""
 
     profile: CloudProfile
     dns_challenge: DnsChallenge
     server_component: type[ServerComponent]
+    backup_storage: BackupStorage
 
     def provision(
         self,

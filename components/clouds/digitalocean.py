@@ -9,6 +9,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components import dns
+from components.backup_storage.digitalocean import backup_storage
 from components.clouds.base import VULTR_PLAN, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, required_secret, user_data
 from components.ports import ANYWHERE, PublicPort
@@ -203,4 +204,4 @@ class DigitalOceanHost(pulumi.ComponentResource):
         )
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, DigitalOceanHost)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, DigitalOceanHost, backup_storage)

@@ -11,6 +11,7 @@ import ediri_vultr as vultr
 import pulumi
 
 from components import dns
+from components.backup_storage.vultr import backup_storage
 from components.clouds.base import VULTR_PLAN, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, required_secret, user_data
 from components.ports import ANYWHERE, PortRange, PublicPort
@@ -190,4 +191,4 @@ class VultrHost(pulumi.ComponentResource):
         self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_key.public})
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, VultrHost)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, VultrHost, backup_storage)

@@ -38,6 +38,42 @@ class SecretSettings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How many snapshots `restic forget` keeps: the last of each day, week and month."""
+
+    daily: int
+    weekly: int
+    monthly: int
+
+
+@dataclass(frozen=True)
+class RepositoryAccess:
+    """A restic repository the stack did not create: its URL and, as secret Outputs, its password and S3 key."""
+
+    url: str
+    password: pulumi.Output[str] | None
+    access_key_id: pulumi.Output[str] | None
+    secret_access_key: pulumi.Output[str] | None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3:")
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Scheduled backups, where they go, and the repository a new stack is restored from."""
+
+    enabled: bool
+    interval_hours: int
+    retention: Retention
+    repository: RepositoryAccess | None
+    """An existing repository to back up to; None: the program makes one (the cloud's object storage, or a
+    directory on the local machine)."""
+    restore_from: RepositoryAccess | None
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """The server a cloud builds: where, how big, on which Ubuntu, who administers it."""
 
@@ -71,6 +107,7 @@ class Settings:
     tunnels: TunnelPorts
     secret_settings: SecretSettings
     target: ServerSettings | LocalSettings
+    backup: BackupSettings
 
     @property
     def resource_prefix(self) -> str:

@@ -138,3 +138,58 @@ def size_error(profile: CloudProfile, cloud: str) -> Check:
         return shape(value)
 
     return error
+
+
+_INTERVAL = re.compile(r"^([0-9]{1,4})h$")
+MAX_BACKUP_INTERVAL_HOURS = 168
+_RETENTION_ITEM = re.compile(r"^([0-9]{1,4})([dwm])$")
+RETENTION_EXAMPLE = "7d,4w,6m"
+_S3_URL = re.compile(r"^s3:https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]+)?$")
+S3_URL_EXAMPLE = "s3:https://fra1.digitaloceanspaces.com/my-backups/p2pvps"
+
+
+def backup_interval_error(value: str) -> str | None:
+    matched = _INTERVAL.match(value)
+    if matched and 1 <= int(matched.group(1)) <= MAX_BACKUP_INTERVAL_HOURS:
+        return None
+    return (
+        f"{quote(value)} is not a backup interval; expected whole hours from 1h to "
+        f"{MAX_BACKUP_INTERVAL_HOURS}h (a week), such as 24h for daily or 6h"
+    )
+
+
+def interval_hours(value: str) -> int:
+    """`24h` -> 24; the value has passed `backup_interval_error`."""
+    return int(value.removesuffix("h"))
+
+
+def retention_counts(value: str) -> dict[str, int] | None:
+    """`7d,4w,6m` -> {"d": 7, "w": 4, "m": 6}; None when it is not of that shape (a unit twice included)."""
+    counts: dict[str, int] = {}
+    for item in value.replace(" ", "").split(","):
+        matched = _RETENTION_ITEM.match(item)
+        if matched is None or matched.group(2) in counts:
+            return None
+        counts[matched.group(2)] = int(matched.group(1))
+    return counts
+
+
+def retention_error(value: str) -> str | None:
+    counts = retention_counts(value)
+    if counts is None:
+        return (
+            f"{quote(value)} is not a retention; expected how many daily (d), weekly (w) and monthly (m) "
+            f"snapshots to keep, each at most once, such as {RETENTION_EXAMPLE}"
+        )
+    if not any(counts.values()):
+        return f"{quote(value)} keeps no snapshot at all; keep at least one, such as {RETENTION_EXAMPLE}"
+    return None
+
+
+def s3_url_error(value: str) -> str | None:
+    if _S3_URL.match(value):
+        return None
+    return (
+        f"{quote(value)} is not an S3 repository URL; expected s3:https://<endpoint>/<bucket>[/<path>] "
+        f"as restic writes it, such as {S3_URL_EXAMPLE}"
+    )

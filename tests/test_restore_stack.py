@@ -1,0 +1,113 @@
+"""components/scripts/restore-stack.sh (what `make restore` runs where the stack's Docker is) with a
+stand-in `docker` that records its calls: what is stopped, how the restore container is made, what is
+started again, and where the backup service's secrets go."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from components.catalog.backup import WRITES_OWNERS_BACK
+from harness import PROJECT_DIR
+from tools import run
+
+pytestmark = pytest.mark.tools
+
+SCRIPT = PROJECT_DIR / "components" / "scripts" / "restore-stack.sh"
+FAKE_DOCKER = r"""#!/bin/sh
+# Stand-in for docker: log the call; answer inspect and ps as a stack with backups would.
+echo "$*" >> "$CALLS"
+case "$1" in
+  inspect)
+    [ -z "${NO_BACKUP:-}" ] || exit 1
+    case "$3" in
+      *Config.Env*) printf 'RESTIC_REPOSITORY=s3:https://h/b/s\nRESTIC_PASSWORD=SECRETPASSWORD\n' ;;
+      *Config.Image*) echo p2pvps/backup:0123456789ab ;;
+      *Mounts*) printf -- '--mount type=volume,source=p2pvps_openbazaar,target=/backup/data/openbazaar ' ;;
+    esac
+    ;;
+  ps) printf 'p2pvps-nginx\np2pvps-mongodb\np2pvps-openbazaar\np2pvps-backup\n' ;;
+  run)
+    while [ "$1" != --env-file ]; do shift; done
+    cp "$2" "$ENV_SEEN"
+    stat -c %a "$2" > "$ENV_SEEN.mode"
+    [ -z "${FAIL_RUN:-}" ] || exit 3
+    ;;
+esac
+"""
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(FAKE_DOCKER)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "CALLS": str(tmp_path / "calls"),
+        "ENV_SEEN": str(tmp_path / "env-seen"),
+        "TMPDIR": str(tmp_path),
+    }
+
+
+def restore(sandbox: dict[str, str], *args: str, **env: str) -> tuple[int, list[str], str]:
+    result = run(["sh", str(SCRIPT), *args], env={**sandbox, **env})
+    calls = Path(sandbox["CALLS"]).read_text().splitlines() if Path(sandbox["CALLS"]).exists() else []
+    return result.returncode, calls, result.stderr
+
+
+def test_stops_all_but_mongodb_restores_with_writable_volumes_and_starts_them_again(
+    sandbox: dict[str, str], tmp_path: Path
+) -> None:
+    code, calls, _ = restore(sandbox, "latest")
+    assert code == 0
+    verbs = [call.split()[0] for call in calls]
+    assert verbs.index("stop") < verbs.index("run") < verbs.index("start")
+    stopped = next(call for call in calls if call.startswith("stop")).split()[1:]
+    assert stopped == ["p2pvps-nginx", "p2pvps-openbazaar", "p2pvps-backup"], "MongoDB stays up for mongorestore"
+    started = next(call for call in calls if call.startswith("start")).split()[1:]
+    assert started == stopped
+    command = next(call for call in calls if call.startswith("run")).split()
+    assert command[-3:] == ["p2pvps/backup:0123456789ab", "restore", "latest"], "the image's entrypoint is the script"
+    assert "--network" in command and command[command.index("--network") + 1] == "p2pvps"
+    mount = command[command.index("--mount") + 1]
+    assert mount == "type=volume,source=p2pvps_openbazaar,target=/backup/data/openbazaar"
+    assert "readonly" not in " ".join(command)
+    caps = [command[i + 1] for i, word in enumerate(command) if word == "--cap-add"]
+    assert command[command.index("--cap-drop") + 1] == "ALL"
+    assert caps == list(WRITES_OWNERS_BACK), "what the catalog's restore steps keep"
+
+
+def test_the_secrets_go_through_a_private_file_that_is_removed(sandbox: dict[str, str], tmp_path: Path) -> None:
+    code, calls, _ = restore(sandbox, "0123abcd")
+    assert code == 0
+    assert "RESTIC_PASSWORD=SECRETPASSWORD" in Path(sandbox["ENV_SEEN"]).read_text()
+    assert Path(sandbox["ENV_SEEN"] + ".mode").read_text().strip() == "600"
+    assert not [call for call in calls if "SECRETPASSWORD" in call], "never on a command line"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("tmp")], "the temporary directory is gone"
+
+
+def test_a_failed_restore_leaves_the_services_stopped_and_says_how_to_start_them(sandbox: dict[str, str]) -> None:
+    code, calls, stderr = restore(sandbox, FAIL_RUN="1")
+    assert code == 1
+    assert not [call for call in calls if call.startswith("start")]
+    assert "the restore failed; the services stay stopped (docker start p2pvps-nginx" in stderr
+
+
+@pytest.mark.parametrize("snapshot", ["LATEST", "abc;rm", "../x"])
+def test_a_bad_snapshot_is_refused_before_anything_is_stopped(sandbox: dict[str, str], snapshot: str) -> None:
+    code, calls, stderr = restore(sandbox, snapshot)
+    assert (code, calls) == (2, [])
+    assert "is not a snapshot; give latest or an id" in stderr
+
+
+def test_a_stack_without_backups_is_refused(sandbox: dict[str, str]) -> None:
+    code, calls, stderr = restore(sandbox, NO_BACKUP="1")
+    assert code == 1
+    assert "there is no p2pvps-backup container here; are backups on for this stack" in stderr
+    assert not [call for call in calls if call.startswith(("stop", "run"))]

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 
 import pulumi
 
-from components.clouds import CLOUD_NAMES, LOCAL, cloud
-from components.clouds.base import UBUNTU_RELEASES
+from components.clouds import CLOUD_NAMES, LOCAL
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
+from components.settings.backup import backup_settings
 from components.settings.model import (
     NAMESPACE,
     AdminAccess,
@@ -29,24 +29,13 @@ from components.settings.model import (
     TunnelPorts,
 )
 from components.settings.reader import Problems, Reader
+from components.settings.server import server_settings
 from components.settings.validators import (
-    REBOOT_OFF,
-    backup_interval_error,
-    cidrs_error,
     domain_error,
     email_error,
-    interval_hours,
     one_of,
     quote,
-    reboot_window_error,
-    retention_counts,
-    retention_error,
-    s3_url_error,
-    shape_error,
-    size_error,
-    ssh_keys_error,
     tunnel_domain_error,
-    username_error,
 )
 
 __all__ = [
@@ -94,13 +83,13 @@ def parse_settings(
     cloud_name = read.check("cloud", read.text("cloud"), one_of(CLOUD_NAMES, "a supported cloud"))
     target: ServerSettings | LocalSettings | None = LocalSettings() if cloud_name == LOCAL else None
     if cloud_name is not None and cloud_name != LOCAL:
-        target = _server_settings(read, cloud_name, secret_settings)
+        target = server_settings(read, cloud_name, secret_settings)
     domain = read.check("domain", read.text("domain"), domain_error)
     tunnel_domain = read.check("tunnelDomain", read.text("tunnelDomain", required=False), tunnel_domain_error(domain))
     admin_email = read.check("adminEmail", read.text("adminEmail"), email_error)
     acme_staging = read.boolean("acmeStaging")
     tunnels = _tunnel_ports(read)
-    backup = _backup_settings(read, secrets or {}, on_a_cloud=cloud_name != LOCAL)
+    backup = backup_settings(read, secrets or {}, on_a_cloud=cloud_name != LOCAL)
 
     problems.raise_if_any()
     assert target is not None and domain and admin_email and acme_staging is not None and tunnels is not None
@@ -116,47 +105,6 @@ def parse_settings(
         secret_settings=secret_settings,
         target=target,
         backup=backup,
-    )
-
-
-def _server_settings(read: Reader, cloud_name: str, secret_settings: SecretSettings) -> ServerSettings | None:
-    """The server part, for a stack on a cloud; None when a value is bad (the problem is recorded)."""
-    profile = cloud(cloud_name).profile
-    region_error = shape_error(profile.region, profile.region_example, cloud_name)
-    region = read.check("region", read.text("region"), region_error)
-    size = read.text("size", required=False) or profile.default_size
-    size = read.check("size", size, size_error(profile, cloud_name))
-    versions = one_of(tuple(UBUNTU_RELEASES), "a supported Ubuntu LTS release")
-    ubuntu_version = read.check("ubuntuVersion", read.text("ubuntuVersion"), versions)
-    admin_user = read.check("adminUser", read.text("adminUser"), username_error)
-    admin_cidrs = read.check("adminCidrs", read.text_list("adminCidrs"), cidrs_error)
-    ssh_keys = read.check("sshPublicKeys", read.text_list("sshPublicKeys"), ssh_keys_error)
-    volume_size_gb = read.integer("volumeSizeGb", 1, 16384)
-    ipv6 = read.boolean("ipv6")
-    if ipv6 and not profile.supports_ipv6:
-        read.problems.add("ipv6", f"true is not supported on {cloud_name} yet; set it to false")
-    create_dns_zone = read.boolean("createDnsZone")
-    reboot_window = read.check("rebootWindow", read.text("rebootWindow"), reboot_window_error)
-    if profile.dns_token_for and secret_settings.dns_token is None:
-        read.problems.add(
-            "dnsToken",
-            f"missing; certbot needs {profile.dns_token_for} for the *.lt wildcard certificate (DNS-01): "
-            f"`pulumi config set --secret {NAMESPACE}:dnsToken <token>`",
-        )
-    if not (region and size and ubuntu_version and admin_user and admin_cidrs and ssh_keys and reboot_window):
-        return None
-    if volume_size_gb is None or ipv6 is None or create_dns_zone is None:
-        return None
-    return ServerSettings(
-        cloud=cloud_name,
-        region=region,
-        size=size,
-        ubuntu_version=ubuntu_version,
-        admin=AdminAccess(user=admin_user, cidrs=admin_cidrs, ssh_public_keys=ssh_keys),
-        volume_size_gb=volume_size_gb,
-        ipv6=ipv6,
-        create_dns_zone=create_dns_zone,
-        reboot_time=None if reboot_window == REBOOT_OFF else reboot_window,
     )
 
 
@@ -178,65 +126,6 @@ def _secret_settings(values: Mapping[str, str], problems: Problems) -> SecretSet
     return SecretSettings(
         dns_token=None if dns_token is None else pulumi.Output.secret(dns_token),
         ssh_tunnel_password=None if password is None else pulumi.Output.secret(password),
-    )
-
-
-def _backup_settings(read: Reader, secrets: Mapping[str, str], *, on_a_cloud: bool) -> BackupSettings | None:
-    """Backups: on by default on a cloud, and on the local stack when it is given a repository."""
-    schedule = read.check("backupSchedule", read.text("backupSchedule"), backup_interval_error)
-    retention = read.check("backupRetention", read.text("backupRetention"), retention_error)
-    repository = _repository(read, secrets, "backupRepository", "backup", password_required=False)
-    restore_from = _repository(read, secrets, "restoreFrom", "restore", password_required=True)
-    enabled = on_a_cloud or repository is not None
-    if read.text("backup", required=False) is not None:
-        enabled = read.boolean("backup")
-    if restore_from is not None and enabled is False:
-        read.problems.add(
-            "restoreFrom",
-            f"needs backups on (the restore runs in the backup service's image): "
-            f"`pulumi config set {NAMESPACE}:backup true`",
-        )
-    if schedule is None or retention is None or enabled is None:
-        return None
-    counts = retention_counts(retention) or {}
-    return BackupSettings(
-        enabled=enabled,
-        interval_hours=interval_hours(schedule),
-        retention=Retention(daily=counts.get("d", 0), weekly=counts.get("w", 0), monthly=counts.get("m", 0)),
-        repository=repository,
-        restore_from=restore_from,
-    )
-
-
-def _repository(
-    read: Reader, secrets: Mapping[str, str], url_key: str, prefix: str, *, password_required: bool
-) -> RepositoryAccess | None:
-    """An existing S3 repository named by `url_key`, with its `<prefix>AccessKeyId`, `<prefix>SecretAccessKey`
-    and `<prefix>Password` secrets, which are used only with the URL."""
-    # Stripped: a value piped into `pulumi config set` (as `make recover` does) may end in a newline.
-    given = {
-        what: (secrets.get(f"{prefix}{what}") or "").strip() for what in ("AccessKeyId", "SecretAccessKey", "Password")
-    }
-    url = read.check(url_key, read.text(url_key, required=False), s3_url_error)
-    if url is None:
-        return None
-    required = {"AccessKeyId": "its access key id", "SecretAccessKey": "its secret access key"}
-    if password_required:
-        required["Password"] = "its restic password"
-    for what, meaning in required.items():
-        if not given[what]:
-            key = f"{NAMESPACE}:{prefix}{what}"
-            how = f"`pulumi config set --secret {key} <value>`"
-            read.problems.add(f"{prefix}{what}", f"missing; {NAMESPACE}:{url_key} needs {meaning}: {how}")
-
-    def secret(what: str) -> pulumi.Output[str] | None:
-        return pulumi.Output.secret(given[what]) if given[what] else None
-
-    return RepositoryAccess(
-        url=url,
-        password=secret("Password"),
-        access_key_id=secret("AccessKeyId"),
-        secret_access_key=secret("SecretAccessKey"),
     )
 
 

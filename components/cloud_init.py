@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 
 import yaml
 
 from components.metadata_guard import DOCKER_DROP_IN_PATH, GUARD_PATH, docker_drop_in, guard_script
+from components.package_files import package_text
 from components.runtime import LOG_DRIVER, LOG_OPTIONS, log_tree
 
 DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
@@ -69,7 +69,7 @@ class CloudInitParams:
 
 def mount_script() -> str:
     """The script that formats the data volume only when it is blank, then mounts it."""
-    return resources.files("components").joinpath("scripts/mount-data.sh").read_text()
+    return package_text("scripts/mount-data.sh")
 
 
 # Modern algorithms only, as ssh-audit judges them, all known to OpenSSH 9.2 and 9.6 (Ubuntu 24.04);

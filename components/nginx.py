@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from importlib import resources
 
 from components import cms_routes, dns
+from components.package_files import package_text
 
 # Mozilla SSL configuration generator, "intermediate" profile (guideline 5.7).
 MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
@@ -92,7 +92,7 @@ class NginxParams:
 
 
 def _template(name: str) -> string.Template:
-    return string.Template(resources.files("components").joinpath(f"templates/{name}").read_text())
+    return string.Template(package_text(f"templates/{name}"))
 
 
 def _tls_block(params: NginxParams, paths: TlsPaths) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+# libyaml's loader where PyYAML was built with it: about 25 times faster than the pure-Python one.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
 
@@ -15,4 +17,4 @@ PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 def config_schema() -> dict[str, dict[str, Any]]:
     """The declared `config:` keys, each with its type and, where set, its default and secrecy."""
     with PROJECT_FILE.open() as handle:
-        return yaml.safe_load(handle)["config"]
+        return yaml.load(handle, Loader=SafeLoader)["config"]

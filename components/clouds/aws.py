@@ -1,23 +1,22 @@
 """AWS: what it accepts, certbot's Route 53 plugin, and the P2P VPS server on it (EC2 instance,
-Elastic IP, security group, encrypted EBS volume, Route 53 records, certbot's IAM user)."""
+encrypted EBS volume, Elastic IP). Its security group is built in `aws_firewall`, its Route 53 records
+and certbot's IAM user in `aws_dns`."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pulumi
 import pulumi_aws as aws
 
-from components import dns
 from components.backup_storage.aws import backup_storage
+from components.clouds.aws_dns import ACCESS_KEY_ID, SECRET_ACCESS_KEY, AwsDns, certbot_credentials
+from components.clouds.aws_firewall import security_group
 from components.clouds.base import UBUNTU_RELEASES, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, user_data
-from components.ports import PublicPort, split_by_family
+from components.ports import PublicPort
 from components.settings import ServerSettings, Settings
 
-ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
-SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
 PROFILE = CloudProfile(
     label="AWS",
     region=re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"),
@@ -32,13 +31,12 @@ PROFILE = CloudProfile(
         "a Xen-generation instance type; choose a Nitro type such as t3.small (its volumes appear as NVMe)"
     ),
 )
-# certbot's key is made here (an IAM user allowed only the challenge record), not configured.
+# certbot's key is made by the stack (`aws_dns`: an IAM user allowed only the challenge record), not configured.
 DNS_CHALLENGE = DnsChallenge("route53", certbot_image("dns-route53"), credentials=(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
 CANONICAL_OWNER = "099720109477"
 UBUNTU_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
 DATA_DEVICE_NAME = "/dev/sdf"
 ROOT_VOLUME_GB = 20
-ICMP = {"ipv4": "icmp", "ipv6": "58"}
 
 
 def ami_name_pattern(ubuntu_version: str, architecture: str) -> str:
@@ -50,100 +48,6 @@ def ami_name_pattern(ubuntu_version: str, architecture: str) -> str:
 def ebs_device(volume_id: str) -> str:
     """Where a Nitro instance exposes an attached EBS volume: by its id, without the dash."""
     return f"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_{volume_id.replace('-', '')}"
-
-
-def ingress_rules(
-    perimeter: tuple[PublicPort, ...], admin_cidrs: tuple[str, ...]
-) -> list[aws.ec2.SecurityGroupIngressArgs]:
-    rules = []
-    for rule in perimeter:
-        ipv4, ipv6 = split_by_family(rule.sources(admin_cidrs))
-        rules.append(
-            aws.ec2.SecurityGroupIngressArgs(
-                description=rule.purpose,
-                protocol=rule.protocol,
-                from_port=rule.ports.first,
-                to_port=rule.ports.last,
-                cidr_blocks=list(ipv4),
-                ipv6_cidr_blocks=list(ipv6),
-            )
-        )
-    rules.append(
-        aws.ec2.SecurityGroupIngressArgs(
-            description="ICMP", protocol=ICMP["ipv4"], from_port=-1, to_port=-1, cidr_blocks=["0.0.0.0/0"]
-        )
-    )
-    rules.append(
-        aws.ec2.SecurityGroupIngressArgs(
-            description="ICMPv6", protocol=ICMP["ipv6"], from_port=-1, to_port=-1, ipv6_cidr_blocks=["::/0"]
-        )
-    )
-    return rules
-
-
-def certbot_policy(zone_id: str, tunnel_domain: str) -> str:
-    """Least privilege for certbot-dns-route53: TXT records of the one challenge name, in the one zone."""
-    challenge = f"_acme-challenge.{dns.fqdn('lt', tunnel_domain)}"
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["route53:ListHostedZones", "route53:GetChange"], "Resource": "*"},
-                {
-                    "Effect": "Allow",
-                    "Action": "route53:ChangeResourceRecordSets",
-                    "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
-                    "Condition": {
-                        "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
-                        "ForAllValues:StringLike": {
-                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [challenge]
-                        },
-                    },
-                },
-            ],
-        },
-        sort_keys=True,
-    )
-
-
-class AwsDns(pulumi.ComponentResource):
-    """Route 53 A records for the site and LocalTunnel names, in zones looked up by name (or created)."""
-
-    def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        *,
-        create_zone: bool,
-        address: pulumi.Input[str],
-        opts: pulumi.ResourceOptions,
-    ) -> None:
-        super().__init__("p2pvps:aws:Dns", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        def zone_id(slug: str, zone_name: str) -> pulumi.Output[str]:
-            if create_zone:
-                return aws.route53.Zone(f"{name}-{slug}", name=zone_name, opts=child).zone_id
-            invoke = pulumi.InvokeOptions(parent=self)
-            return aws.route53.get_zone_output(name=zone_name, private_zone=False, opts=invoke).zone_id
-
-        zones = dns.zones(settings.domain, settings.tunnel_domain, zone_id)
-        self.records = [
-            aws.route53.Record(
-                f"{name}-a-{dns.record_slug(record)}",
-                zone_id=zone,
-                name=dns.fqdn(record, zone_name),
-                type="A",
-                ttl=dns.TTL_SECONDS,
-                records=[address],
-                opts=child,
-            )
-            for zone_name, zone, records in zones
-            for record in records
-        ]
-        # The zone of the LocalTunnel names (the last one, see dns.zones): certbot answers the *.lt challenge there.
-        self.tunnel_zone_id = zones[-1][1]
-        self.register_outputs({"tunnelZoneId": self.tunnel_zone_id})
 
 
 class AwsHost(pulumi.ComponentResource):
@@ -167,7 +71,6 @@ class AwsHost(pulumi.ComponentResource):
     ) -> None:
         super().__init__("p2pvps:aws:Host", name, None, opts)
         prefix = settings.resource_prefix
-        admin = server.admin
         provider = aws.Provider(
             f"{name}-aws",
             region=server.region,
@@ -197,17 +100,13 @@ class AwsHost(pulumi.ComponentResource):
         )
 
         server_key = host_key(f"{name}-key", self)
-        security_group = aws.ec2.SecurityGroup(
+        firewall = security_group(
             f"{name}-firewall",
-            name=prefix,
-            description=f"P2P VPS {settings.stack}: public ports of the stack, SSH from admin CIDRs",
+            group_name=prefix,
+            stack=settings.stack,
             vpc_id=vpc.id,
-            ingress=ingress_rules(perimeter, admin.cidrs),
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"], ipv6_cidr_blocks=["::/0"]
-                )
-            ],
+            perimeter=perimeter,
+            admin_cidrs=server.admin.cidrs,
             opts=child,
         )
         volume = aws.ebs.Volume(
@@ -224,7 +123,7 @@ class AwsHost(pulumi.ComponentResource):
             ami=ami.id,
             instance_type=server.size,
             availability_zone=zone_name,
-            vpc_security_group_ids=[security_group.id],
+            vpc_security_group_ids=[firewall.id],
             user_data=user_data(settings, server, server_key, volume.id.apply(ebs_device)),
             user_data_replace_on_change=False,
             # IMDSv2 only, one hop: a container's request (one more hop behind Docker's bridge) gets
@@ -265,14 +164,7 @@ class AwsHost(pulumi.ComponentResource):
             address=elastic_ip.public_ip,
             opts=pulumi.ResourceOptions(parent=self, providers=[provider]),
         )
-        certbot_user = aws.iam.User(f"{name}-certbot", name=f"{prefix}-certbot", path="/p2pvps/", opts=child)
-        aws.iam.UserPolicy(
-            f"{name}-certbot-policy",
-            user=certbot_user.name,
-            policy=zone.tunnel_zone_id.apply(lambda zone_id: certbot_policy(zone_id, settings.tunnel_domain)),
-            opts=child,
-        )
-        certbot_key = aws.iam.AccessKey(f"{name}-certbot-key", user=certbot_user.name, opts=child)
+        certbot = certbot_credentials(f"{name}-certbot", settings, zone.tunnel_zone_id, child)
 
         self.host = remote_host(
             name,
@@ -281,12 +173,9 @@ class AwsHost(pulumi.ComponentResource):
             host=server_key,
             address=elastic_ip.public_ip,
             machine=instance,
-            ready_after=[association, attachment, security_group],
+            ready_after=[association, attachment, firewall],
             dns=zone,
-            dns_credentials={
-                ACCESS_KEY_ID: pulumi.Output.secret(certbot_key.id),
-                SECRET_ACCESS_KEY: pulumi.Output.secret(certbot_key.secret),
-            },
+            dns_credentials=certbot,
         )
         self.register_outputs(
             {

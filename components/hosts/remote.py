@@ -6,7 +6,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 
 import pulumi
 import pulumi_command as command
@@ -15,6 +14,7 @@ import pulumi_tls as tls
 
 from components.cloud_init import CloudInitParams, render_cloud_config
 from components.hosts.ssh import SshAccess
+from components.package_files import package_text
 from components.runtime import SERVER_DATA_DIR, HostDirs, Privilege, server_dirs
 from components.settings import ServerSettings, Settings
 
@@ -137,7 +137,7 @@ def remote_host(
 
 
 def readiness_script(data_dir: str) -> str:
-    body = resources.files("components").joinpath("scripts/wait-ready.sh").read_text()
+    body = package_text("scripts/wait-ready.sh")
     return f"data_dir={shlex.quote(data_dir)}\n{body}"
 
 

@@ -7,7 +7,6 @@ without the Pulumi runtime; `load_settings` is the only place in the program tha
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 import pulumi
@@ -109,6 +108,8 @@ def parse_settings(
 
 
 def _unknown_key(key: str) -> str:
+    import difflib  # noqa: PLC0415 - only a misspelt key needs it; importing it costs every evaluation ~1 ms
+
     guess = difflib.get_close_matches(key, [*SETTING_KEYS, *SECRET_KEYS], n=1, cutoff=0.6)
     hint = f"did you mean {NAMESPACE}:{guess[0]}?" if guess else "the settings are listed in Pulumi.yaml and README.md"
     return f"is not a setting of this program; {hint}"

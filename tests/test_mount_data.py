@@ -238,6 +238,19 @@ def test_a_volume_swapped_while_it_is_checked_is_never_formatted(tmp_path: Path,
     assert digest(other) == before
 
 
+@pytest.mark.parametrize("code", [4, 8], ids=["probe-error", "ambivalent"])
+def test_a_volume_blkid_could_not_probe_is_never_formatted(tmp_path: Path, volume: str, code: int) -> None:
+    """Only blkid's "nothing found" (exit 2) may lead to mkfs: its own errors (4) and an ambivalent result
+    (8, more than one signature) stop the boot, even when both MiB read back as zeros."""
+    bin_dir = tmp_path / "bin"
+    wrap(bin_dir, "blkid", after=f'[ "$1" != -p ] || rc={code}')
+    wrap(bin_dir, "mkfs.ext4")
+    result = boot(tmp_path, volume, "true", bin_dir)
+    assert result.returncode == 1
+    assert f"blkid could not probe {volume} (exit {code}); {REFUSAL}" in result.stderr
+    assert "mkfs.ext4" not in (bin_dir / "calls").read_text()
+
+
 def unused_block_major() -> int:
     """A block major number with no driver on this kernel (from the local/experimental range)."""
     block = Path("/proc/devices").read_text().split("Block devices:", 1)[1]

@@ -18,6 +18,7 @@ import pytest
 
 from app_images import (
     CMS,
+    SHARED,
     assert_dockerfile_policy,
     assert_lockfile_matches_package_json,
     assert_patches_require_by_correct_paths,
@@ -30,7 +31,7 @@ from app_images import (
     shell_scripts,
 )
 from e2e_helpers import free_port, serving
-from tools import require
+from tools import require, run
 
 pytestmark = pytest.mark.tools
 
@@ -269,15 +270,17 @@ ADMIN_ID = "5a00000000000000000000a1"
 FIRST_ADMIN = {"ADMIN_EMAIL": "ops@example.org", "CMS_ADMIN_PASSWORD": "a-long-password"}
 
 
-def run_first_admin_update(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The update in the image's layout (app/updates/), with publicsettings.json a link into the
+def run_first_admin_update(
+    tmp_path: Path, env: dict[str, str], source: Path = CMS / "updates/0.0.1-admins.js"
+) -> dict[str, Any]:
+    """The update `source` in the image's layout (app/updates/), with publicsettings.json a link into the
     data volume as assemble-cms.sh makes it, against a fake KeystoneJS."""
     modules = tmp_path / "node_modules/keystone"
     modules.mkdir(parents=True)
     (modules / "index.js").write_text(FAKE_KEYSTONE)
     (tmp_path / "app/updates").mkdir(parents=True)
     update = tmp_path / "app/updates/0.0.1-admins.js"
-    shutil.copy(CMS / "updates/0.0.1-admins.js", update)
+    shutil.copy(source, update)
     (tmp_path / "data").mkdir()
     seed = {"superUsers": [], "adminUsers": [], "privatePagesSection": "x"}
     (tmp_path / "data/publicsettings.json").write_text(json.dumps(seed))
@@ -334,3 +337,78 @@ def test_first_admin_update_after_a_half_done_start_promotes_the_account_it_made
     assert outcome["error"] is None
     assert outcome["saved"] == [{"email": "ops@example.org", "password": "a-long-password", "isAdmin": True}]
     assert outcome["publicsettings"]["superUsers"] == [ADMIN_ID]
+
+
+# keystone4-compiled's own first update, as it behaves: the demo's administrator, password "admin".
+UPSTREAM_ADMINS_UPDATE = """
+var keystone = require('keystone');
+module.exports = function (done) {
+  var User = keystone.list('User');
+  var demo = new User.model({ email: 'user@keystonejs.com', password: 'admin' });
+  demo.set('isAdmin', true);
+  demo.save(done);
+};
+"""
+ORIGINAL_OPERATOR = "58b3f5b8e7a8a1001a6a2f11"
+
+
+def assemble(tmp_path: Path) -> Path:
+    """assemble-cms.sh on stand-ins for the pinned sources (only the files it needs, a demo .env and the
+    demo's admin update in keystone4-compiled, the original operator in the template's publicsettings.json)
+    and the image's own files; returns the output root."""
+    k4, cms, site, dist, files = (tmp_path / name for name in ("keystone4", "connextcms", "site", "dist", "files"))
+    for directory in (
+        k4 / "node_modules/keystone/admin/server/templates",
+        k4 / "node_modules/keystone/admin/server/routes",
+        k4 / "node_modules/keystone/admin/server/app",
+        k4 / "node_modules/keystone/admin/server/api/session",
+        k4 / "models",
+        k4 / "routes",
+        k4 / "templates/views/helpers",
+        k4 / "templates/views/layouts",
+        k4 / "updates",
+        k4 / "public/js",
+        cms / "keystone-files",
+        cms / "models",
+        cms / "routes",
+        site / "keystone/core",
+        dist / "static",
+    ):
+        directory.mkdir(parents=True)
+    (k4 / "node_modules/keystone/package.json").write_text('{"name": "keystone"}')
+    (k4 / ".env").write_text("COOKIE_SECRET=demo-secret\n")
+    (k4 / "updates/0.0.1-admins.js").write_text(UPSTREAM_ADMINS_UPDATE)
+    for path in ("keystone-files/index.html", "keystone-files/index.js", "models/User.js", "routes/index.js"):
+        (cms / path).write_text("")
+    for name in ("keystone.js", "createDynamicRouter.js", "signin.js", "signout.js"):
+        (site / "keystone/core" / name).write_text("")
+    (site / "privatesettings.json").write_text("{}")
+    operator = {"superUsers": [ORIGINAL_OPERATOR], "adminUsers": [ORIGINAL_OPERATOR], "privatePagesSection": "x"}
+    (site / "publicsettings.json").write_text(json.dumps(operator))
+    (dist / "index.html").write_text("")
+    shutil.copytree(CMS / "updates", files / "updates")
+    for source in (CMS / "p2pvps-config.js", CMS / "p2pvps-access.js", SHARED / "preload.js"):
+        shutil.copy(source, files / source.name)
+    out = tmp_path / "out"
+    sources = (k4, cms, site, dist, files, out, tmp_path / "data", tmp_path / "logs")
+    result = run(["sh", str(CMS / "assemble-cms.sh"), *map(str, sources)], env=base_env())
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_the_assembled_cms_creates_no_demo_administrator(tmp_path: Path) -> None:
+    """keystone4-compiled's first update (user@keystonejs.com, password "admin") is replaced by the image's:
+    without ADMIN_EMAIL and CMS_ADMIN_PASSWORD the assembled update refuses, with them it makes that admin."""
+    update = assemble(tmp_path / "image") / "app/updates/0.0.1-admins.js"
+    refused = run_first_admin_update(tmp_path / "unset", {}, update)
+    assert refused["saved"] == [] and "CMS_ADMIN_PASSWORD" in refused["error"]
+    made = run_first_admin_update(tmp_path / "set", FIRST_ADMIN, update)
+    assert [user["email"] for user in made["saved"]] == ["ops@example.org"]
+
+
+def test_the_assembled_cms_keeps_no_demo_secret_and_no_original_administrator(tmp_path: Path) -> None:
+    out = assemble(tmp_path)
+    assert not (out / "app/.env").exists(), "dotenv would load the demo's COOKIE_SECRET"
+    defaults = json.loads((out / "defaults/publicsettings.json").read_text())
+    assert (defaults["superUsers"], defaults["adminUsers"]) == ([], [])
+    assert ORIGINAL_OPERATOR not in (out / "defaults/publicsettings.json").read_text()

@@ -297,3 +297,18 @@ def test_with_ipv6_every_public_listener_takes_ipv6_too() -> None:
         assert ("listen [::]:80 default_server;" in config) is ipv6
         assert container_env(services["ssh-server"])["SSH_LISTEN_ADDRESS"] == ("0.0.0.0 ::" if ipv6 else "0.0.0.0")
         assert container_env(services["localtunnel"])["LT_ADDRESS"] == ("::" if ipv6 else "0.0.0.0")
+
+
+def test_with_ipv6_docker_publishes_every_public_port_on_ipv6_too() -> None:
+    """A container listening on :: is still unreachable over IPv6 unless Docker publishes its ports on the
+    host's IPv6 address, from a network with IPv6 on (no userland proxy: daemon.json)."""
+    for stack, ipv6 in (("ams3", True), ("dev", False)):
+        evaluation = evaluate(stack)
+        (network,) = evaluation.of_type("docker:index/network:Network")
+        assert bool(network.plain().get("ipv6")) is ipv6, stack
+        for name, container in containers(evaluation).items():
+            ports = published(container)
+            on_ipv4 = {port for address, port in ports if address == "0.0.0.0"}
+            on_ipv6 = {port for address, port in ports if address == "::"}
+            assert on_ipv6 == (on_ipv4 if ipv6 else set()), (stack, name)
+            assert ports == {("0.0.0.0", port) for port in on_ipv4} | {("::", port) for port in on_ipv6}

@@ -226,16 +226,31 @@ def test_a_volume_swapped_while_it_is_checked_is_never_formatted(tmp_path: Path,
     probes: only the disk sequence number tells them apart, and the script checks it before mkfs."""
     other = image(tmp_path, "other.img", {0: os.urandom(4096)})
     before = digest(other)
-    bin_dir = tmp_path / "bin"
     losetup = require("losetup")
-    wrap(bin_dir, "blkid", after=f'[ "$1" != -p ] || {{ {losetup} -d {volume} && {losetup} {volume} {other}; }}')
+    refusal = refused_after_the_probe(tmp_path, volume, f"{{ {losetup} -d {volume} && {losetup} {volume} {other}; }}")
+    assert f"{volume} changed while it was checked (" in refusal
+    assert digest(other) == before
+
+
+@pytest.mark.parametrize("code", [4, 8], ids=["probe-error", "ambivalent"])
+def test_a_volume_blkid_could_not_probe_is_never_formatted(tmp_path: Path, volume: str, code: int) -> None:
+    """Only blkid's "nothing found" (exit 2) may lead to mkfs: its own errors (4) and an ambivalent result
+    (8, more than one signature) stop the boot, even when both MiB read back as zeros."""
+    refusal = refused_after_the_probe(tmp_path, volume, f"rc={code}")
+    assert f"blkid could not probe {volume} (exit {code}); {REFUSAL}" in refusal
+
+
+def refused_after_the_probe(tmp_path: Path, volume: str, then: str) -> str:
+    """A boot in which `then` runs right after `blkid -p` (its exit code in $rc): the script must refuse
+    without calling mkfs.ext4. Returns its stderr."""
+    bin_dir = tmp_path / "bin"
+    wrap(bin_dir, "blkid", after=f'[ "$1" != -p ] || {then}')
     wrap(bin_dir, "mkfs.ext4")
     result = boot(tmp_path, volume, "true", bin_dir)
     assert result.returncode == 1
-    assert f"{volume} changed while it was checked (" in result.stderr
     assert REFUSAL in result.stderr
     assert "mkfs.ext4" not in (bin_dir / "calls").read_text()
-    assert digest(other) == before
+    return result.stderr
 
 
 def unused_block_major() -> int:

@@ -306,6 +306,23 @@ def check_lock_covers(requirements: list[Requirement], lock: dict[str, tuple[str
     assert all(hashes for _, hashes in lock.values()), "pip --require-hashes refuses a pin without hashes"
 
 
+# The GITHUB_TOKEN reads the repository everywhere; these jobs may also write what is named.
+TOKEN_PERMISSIONS = {
+    ("pull-request", "preview"): {"contents": "read", "pull-requests": "write"},
+    ("drift", "report"): {"issues": "write"},
+}
+
+
+def check_token_permissions(workflows: dict[str, Workflow]) -> None:
+    """The GITHUB_TOKEN of every workflow reads only; a job writes only what TOKEN_PERMISSIONS names. A token
+    that could push (actions/checkout leaves it in .git/config) would let a pull request's code, run by the
+    test job, put itself on main, which deploys."""
+    for name, document in workflows.items():
+        assert document.get("permissions") == {"contents": "read"}, f"{name}: the workflow's token"
+        for job_name, job in document["jobs"].items():
+            assert job.get("permissions") == TOKEN_PERMISSIONS.get((name, job_name)), f"{name}: {job_name}'s token"
+
+
 def test_the_workflows_are_exactly_the_checked_ones() -> None:
     assert set(all_workflows()) == set(CHECKS)
 
@@ -338,6 +355,10 @@ def test_every_remote_action_is_pinned_to_a_commit() -> None:
 
 def test_ci_installs_python_packages_only_from_the_hash_lock() -> None:
     check_locked_installs(github_files())
+
+
+def test_the_github_token_writes_only_where_a_job_needs_it() -> None:
+    check_token_permissions(all_workflows())
 
 
 def test_the_lock_covers_requirements_txt() -> None:
@@ -610,3 +631,20 @@ def test_the_lock_check_fails_on_a_broken_copy() -> None:
     ):
         with pytest.raises(AssertionError):
             check_lock_covers(requirements, broken)
+
+
+BROKEN_TOKENS: dict[str, Callable[[dict[str, Workflow]], None]] = {
+    "pull request workflow writes everything": lambda w: w["pull-request"].update(permissions="write-all"),
+    "no workflow default (the repository's, maybe write)": lambda w: w["deploy"].pop("permissions"),
+    "test job may push": lambda w: w["pull-request"]["jobs"]["test"].update(permissions={"contents": "write"}),
+    "preview may push": lambda w: w["pull-request"]["jobs"]["preview"]["permissions"].update(contents="write"),
+    "drift report may write code": lambda w: w["drift"]["jobs"]["report"]["permissions"].update(contents="write"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BROKEN_TOKENS))
+def test_the_token_check_fails_on_a_broken_copy(breakage: str) -> None:
+    workflows = copy.deepcopy(all_workflows())
+    BROKEN_TOKENS[breakage](workflows)
+    with pytest.raises(AssertionError):
+        check_token_permissions(workflows)

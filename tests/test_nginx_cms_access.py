@@ -411,8 +411,9 @@ def test_ipv6_clients_are_limited_by_their_64(tmp_path: Path) -> None:
 
 def test_public_bodies_are_small_admin_uploads_are_not(site: Site) -> None:
     big = b"x" * 200_000
-    refused = request(site, OUTSIDER, "POST", "/contact", body=big)
-    assert (refused.code, refused.reached) == (413, None)
+    for path in ("/contact", "/api/devicePublicData/create"):
+        refused = request(site, OUTSIDER, "POST", path, body=big)
+        assert (refused.code, refused.reached) == (413, None), path
     assert request(site, ADMIN, "POST", "/api/imageupload/create", body=big).code == 200
 
 

@@ -11,8 +11,10 @@ import pulumi_aws as aws
 
 from components import dns
 from components.backup_storage.aws import backup_storage
+from components.clouds.aws_provider import stack_provider
 from components.clouds.base import UBUNTU_RELEASES, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, user_data
+from components.monitoring.aws import monitoring
 from components.ports import PublicPort, split_by_family
 from components.settings import ServerSettings, Settings
 
@@ -168,12 +170,7 @@ class AwsHost(pulumi.ComponentResource):
         super().__init__("p2pvps:aws:Host", name, None, opts)
         prefix = settings.resource_prefix
         admin = server.admin
-        provider = aws.Provider(
-            f"{name}-aws",
-            region=server.region,
-            default_tags=aws.ProviderDefaultTagsArgs(tags={"project": settings.project, "stack": settings.stack}),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        provider = stack_provider(f"{name}-aws", settings, server, self)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         invoke = pulumi.InvokeOptions(parent=self, provider=provider)
 
@@ -298,4 +295,4 @@ class AwsHost(pulumi.ComponentResource):
         )
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost, backup_storage)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost, backup_storage, monitoring)

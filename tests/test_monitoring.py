@@ -8,6 +8,8 @@ import logging
 import pulumi
 import pytest
 
+from components.cms_routes import PUBLIC_ROUTES
+from components.monitoring import watched_urls
 from harness import DROPLET_ID, INSTANCE_ID, Evaluation, Registration, evaluate, run_program, settings_for
 from offline.mock_cloud import sns_topic_arn
 
@@ -48,6 +50,12 @@ def monitoring_resources(evaluation: Evaluation) -> list[Registration]:
 
 def by_name(evaluation: Evaluation, type_: str) -> dict[str, Registration]:
     return {r.plain("name"): r for r in evaluation.of_type(type_)}
+
+
+def test_the_watched_site_page_is_open_to_anyone() -> None:
+    """The clouds' probes come from anywhere: a page only adminCidrs reach would always look down."""
+    (site, _) = watched_urls(settings_for("dev"))
+    assert f"= {site.path}" in {route.location for route in PUBLIC_ROUTES}
 
 
 # DigitalOcean

@@ -11,7 +11,7 @@ from components.catalog import build_catalog, public_ports, restore_steps
 from components.docker_stack import ContainerStack
 from components.secret_values import secret_values
 from components.settings import Settings
-from components.targets import backup_repository, provision, stack_values
+from components.targets import backup_repository, provision, stack_values, watch
 
 
 def backup_exports(repository: Repository) -> dict[str, pulumi.Output[str]]:
@@ -27,7 +27,8 @@ def backup_exports(repository: Repository) -> dict[str, pulumi.Output[str]]:
 
 class P2pVpsServer(pulumi.ComponentResource):
     """Host (VPS, stable address, firewall, data volume, DNS, readiness gate), the backup repository,
-    and the container stack on the host (restored first from `restoreFrom` where it is set)."""
+    the container stack on the host (restored first from `restoreFrom` where it is set), and the
+    cloud's monitoring of it."""
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("p2pvps:index:Server", name, None, opts)
@@ -45,6 +46,8 @@ class P2pVpsServer(pulumi.ComponentResource):
             supplied |= restore_secrets(settings.backup.restore_from)
         secrets = secret_values(f"{name}-secret", settings, (*catalog, *restores), supplied, parent=self)
         self.stack = ContainerStack(f"{name}-stack", catalog, host, secrets, one_shots=restores, opts=child)
+        # Watched once the stack serves: a first deploy's build minutes raise no "down" alert.
+        watch(f"{name}-monitoring", settings, host, pulumi.ResourceOptions(parent=self, depends_on=[self.stack]))
         backup_outputs = {} if repository is None else backup_exports(repository)
         self.outputs: Mapping[str, pulumi.Input[str]] = {
             **host.exports(),

@@ -10,6 +10,7 @@ from components.catalog import BackupValues, Secret, SecretSource, StackValues
 from components.clouds import cloud
 from components.hosts.base import Host
 from components.hosts.local import LocalMachine
+from components.hosts.remote import RemoteHost
 from components.nginx import HSTS_MAX_AGE, HSTS_MAX_AGE_STAGING
 from components.ports import PublicPort
 from components.settings import BackupSettings, ServerSettings, Settings
@@ -82,3 +83,13 @@ def backup_repository(name: str, settings: Settings, opts: pulumi.ResourceOption
     if isinstance(target, ServerSettings):
         return cloud(target.cloud).backup_storage(name, settings, target, opts)
     return local_directory(name, parent)
+
+
+def watch(name: str, settings: Settings, host: Host, opts: pulumi.ResourceOptions) -> None:
+    """The cloud's checks of the stack's URLs and alerts on its server, to `alertEmail`; nothing with
+    `monitoring` off or on the local stack (no cloud watches your own machine)."""
+    target = settings.target
+    if not settings.monitoring.enabled or not isinstance(target, ServerSettings):
+        return
+    assert isinstance(host, RemoteHost)
+    cloud(target.cloud).monitoring(name, settings, target, host.machine.id, opts)

@@ -29,6 +29,12 @@ def looked_up_zone(name: str) -> str:
     return "Z" + name.upper().replace(".", "").replace("-", "")
 
 
+def sns_topic_arn(region: str, name: str) -> str:
+    """The ARN of the SNS topic `name` in `region` of the mock account."""
+    return f"arn:aws:sns:{region}:{AWS_ACCOUNT_ID}:{name}"
+
+
+AWS_ACCOUNT_ID = "123456789012"
 VULTR_OS_ID = "2284"
 BUCKET_SUFFIX = "0a1b2c3d"
 VULTR_OBJECT_STORAGE_HOST = "ewr1.vultrobjects.com"
@@ -104,6 +110,8 @@ class MockCloud(mocks.Mocks):
         elif args.typ == "aws:s3/bucket:Bucket":
             resource_id = args.inputs["bucket"]
             outputs |= {"arn": f"arn:aws:s3:::{args.inputs['bucket']}"}
+        elif args.typ == "aws:sns/topic:Topic":
+            outputs |= {"arn": sns_topic_arn(args.inputs["region"], args.inputs["name"])}
         elif args.typ == "digitalocean:index/spacesKey:SpacesKey":
             outputs |= {"accessKey": "DO00MOCKSPACESKEY", "secretKey": f"{SENTINEL}spacessecretkey"}
         elif args.typ == "vultr:index/objectStorage:ObjectStorage":

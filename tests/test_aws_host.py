@@ -71,9 +71,9 @@ def test_no_other_cloud_is_touched(aws: Evaluation) -> None:
 
 
 def test_every_aws_resource_has_an_explicit_provider_in_the_stack_region(aws: Evaluation) -> None:
-    """The host's provider and the backup storage's: both in the stack's region, none the default."""
+    """The host's provider, the backup storage's and the monitoring's: all in the stack's region, none the default."""
     providers = aws.of_type("pulumi:providers:aws")
-    assert [provider.plain("region") for provider in providers] == ["us-east-1", "us-east-1"]
+    assert [provider.plain("region") for provider in providers] == ["us-east-1", "us-east-1", "us-east-1"]
     for registration in aws.resources:
         if registration.type.startswith("aws:"):
             assert any(registration.provider.startswith(p.urn) for p in providers), registration.name

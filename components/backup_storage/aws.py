@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup_storage import Repository, bucket_name, s3_repository, s3_url
+from components.clouds.aws_provider import stack_provider
 from components.settings import ServerSettings, Settings
 
 # A snapshot restic prunes stays recoverable this long as a noncurrent version: a server that is
@@ -63,12 +64,7 @@ class AwsBackupStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: Settings, server: ServerSettings, opts: pulumi.ResourceOptions) -> None:
         super().__init__("p2pvps:aws:BackupStorage", name, None, opts)
-        provider = aws.Provider(
-            f"{name}-aws",
-            region=server.region,
-            default_tags=aws.ProviderDefaultTagsArgs(tags={"project": settings.project, "stack": settings.stack}),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        provider = stack_provider(f"{name}-aws", settings, server, self)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         bucket = aws.s3.Bucket(
             f"{name}-bucket",

@@ -12,8 +12,10 @@ import pulumi_aws as aws
 from components.backup_storage.aws import backup_storage
 from components.clouds.aws_dns import ACCESS_KEY_ID, SECRET_ACCESS_KEY, AwsDns, certbot_credentials
 from components.clouds.aws_firewall import security_group
+from components.clouds.aws_provider import stack_provider
 from components.clouds.base import UBUNTU_RELEASES, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, user_data
+from components.monitoring.aws import monitoring
 from components.ports import PublicPort
 from components.settings import ServerSettings, Settings
 
@@ -71,12 +73,7 @@ class AwsHost(pulumi.ComponentResource):
     ) -> None:
         super().__init__("p2pvps:aws:Host", name, None, opts)
         prefix = settings.resource_prefix
-        provider = aws.Provider(
-            f"{name}-aws",
-            region=server.region,
-            default_tags=aws.ProviderDefaultTagsArgs(tags={"project": settings.project, "stack": settings.stack}),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        provider = stack_provider(f"{name}-aws", settings, server, self)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         invoke = pulumi.InvokeOptions(parent=self, provider=provider)
 
@@ -187,4 +184,4 @@ class AwsHost(pulumi.ComponentResource):
         )
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost, backup_storage)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, AwsHost, backup_storage, monitoring)

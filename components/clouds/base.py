@@ -12,6 +12,7 @@ import pulumi
 if TYPE_CHECKING:
     from components.backup_storage import BackupStorage
     from components.hosts.remote import RemoteHost
+    from components.monitoring import Monitoring
     from components.ports import PublicPort
     from components.settings import ServerSettings, Settings
 
@@ -71,13 +72,14 @@ class ServerComponent(Protocol):
 
 @dataclass(frozen=True)
 class Cloud:
-    """One cloud: its profile and DNS challenge, the component that builds its server, and where its
-    stacks keep their backups."""
+    """One cloud: its profile and DNS challenge, the component that builds its server, where its
+    stacks keep their backups, and how it watches them."""
 
     profile: CloudProfile
     dns_challenge: DnsChallenge
     server_component: type[ServerComponent]
     backup_storage: BackupStorage
+    monitoring: Monitoring
 
     def provision(
         self,

@@ -12,6 +12,7 @@ from components import dns
 from components.backup_storage.digitalocean import backup_storage
 from components.clouds.base import VULTR_PLAN, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, required_secret, user_data
+from components.monitoring.digitalocean import monitoring
 from components.ports import ANYWHERE, PublicPort
 from components.settings import ServerSettings, Settings
 
@@ -204,4 +205,4 @@ class DigitalOceanHost(pulumi.ComponentResource):
         )
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, DigitalOceanHost, backup_storage)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, DigitalOceanHost, backup_storage, monitoring)

@@ -14,6 +14,7 @@ from components import dns
 from components.backup_storage.vultr import backup_storage
 from components.clouds.base import VULTR_PLAN, Cloud, CloudProfile, DnsChallenge, certbot_image
 from components.hosts.remote import host_key, remote_host, required_secret, user_data
+from components.monitoring.vultr import monitoring
 from components.ports import ANYWHERE, PortRange, PublicPort
 from components.settings import ServerSettings, Settings
 
@@ -191,4 +192,4 @@ class VultrHost(pulumi.ComponentResource):
         self.register_outputs({"address": reserved_ip.subnet, "instanceId": instance.id, "hostKey": server_key.public})
 
 
-CLOUD = Cloud(PROFILE, DNS_CHALLENGE, VultrHost, backup_storage)
+CLOUD = Cloud(PROFILE, DNS_CHALLENGE, VultrHost, backup_storage, monitoring)

@@ -20,6 +20,7 @@ from components.settings.model import (
     AdminAccess,
     BackupSettings,
     LocalSettings,
+    MonitoringSettings,
     RepositoryAccess,
     Retention,
     SecretSettings,
@@ -27,6 +28,7 @@ from components.settings.model import (
     Settings,
     TunnelPorts,
 )
+from components.settings.monitoring import monitoring_settings
 from components.settings.reader import Problems, Reader
 from components.settings.server import server_settings
 from components.settings.validators import (
@@ -44,6 +46,7 @@ __all__ = [
     "AdminAccess",
     "BackupSettings",
     "LocalSettings",
+    "MonitoringSettings",
     "RepositoryAccess",
     "Retention",
     "SecretSettings",
@@ -89,10 +92,11 @@ def parse_settings(
     acme_staging = read.boolean("acmeStaging")
     tunnels = _tunnel_ports(read)
     backup = backup_settings(read, secrets or {}, on_a_cloud=cloud_name != LOCAL)
+    monitoring = monitoring_settings(read, admin_email, on_a_cloud=cloud_name != LOCAL)
 
     problems.raise_if_any()
     assert target is not None and domain and admin_email and acme_staging is not None and tunnels is not None
-    assert backup is not None
+    assert backup is not None and monitoring is not None
     return Settings(
         project=project,
         stack=stack,
@@ -104,6 +108,7 @@ def parse_settings(
         secret_settings=secret_settings,
         target=target,
         backup=backup,
+        monitoring=monitoring,
     )
 
 

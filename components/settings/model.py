@@ -74,6 +74,14 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """Whether the cloud watches the stack from outside, and who hears about trouble."""
+
+    enabled: bool
+    alert_email: str
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """The server a cloud builds: where, how big, on which Ubuntu, who administers it."""
 
@@ -108,6 +116,7 @@ class Settings:
     secret_settings: SecretSettings
     target: ServerSettings | LocalSettings
     backup: BackupSettings
+    monitoring: MonitoringSettings
 
     @property
     def resource_prefix(self) -> str:

@@ -1,6 +1,7 @@
 """A stateless container replaced beside the old one, as the rendered Nginx configuration sees it, live on
 loopback: the upstream's name moves from one backend process to a new one on another address while a
-client loops requests through Nginx, the old one stops, and no request fails.
+client loops requests through Nginx, the old one stops, and no GET fails (nor any POST but one the old
+backend held at the instant it stopped, which Nginx must not send twice).
 
 A DNS server of the test's own plays Docker's embedded DNS (which answers with a 600 s TTL). Nginx also
 gets an /etc/hosts (in a mount namespace) naming the old backend, as the name resolved when Nginx started:
@@ -157,7 +158,7 @@ def site_config(tmp_path: Path, tls: live_nginx.TestCa, https_port: int, cms_ups
     )
 
 
-def test_nginx_follows_a_replaced_container_without_a_failed_request(tmp_path: Path) -> None:
+def test_nginx_follows_a_replaced_container_without_a_failed_get(tmp_path: Path) -> None:
     names = SwitchableName(OLD)
     tls = make_test_ca(tmp_path / "tls")
     hosts = tmp_path / "hosts"

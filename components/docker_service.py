@@ -3,6 +3,8 @@ container, kept running or run once."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -12,12 +14,13 @@ import pulumi
 import pulumi_docker as docker
 
 from components.build_context import image_tag
-from components.catalog import DataVolume, Exposure, ServiceSpec
+from components.catalog import DataVolume, Exposure, Rollout, ServiceSpec
 from components.container_slices import slice_name
 from components.hosts.base import Host
 from components.runtime import LOG_DRIVER, LOG_OPTIONS
 
 HEALTHY_TIMEOUT_S = 300
+DIGEST_CHARS = 12
 
 
 def _seconds(value: int) -> str:
@@ -55,6 +58,22 @@ def healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs:
         retries=check.retries,
         start_period=_seconds(check.start_period_s),
     )
+
+
+def _digest(values: Mapping[str, Any]) -> str:
+    text = json.dumps(values, sort_keys=True, default=vars)
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def versioned_name(name: str, definition: Mapping[str, Any]) -> pulumi.Output[str]:
+    """`name`-<digest of everything the container is created with>: whatever replaces the container (a new image,
+    environment, file or mount) also renames it, so the new one can be created while the old one still runs.
+
+    Not secret although the environment's secrets are hashed in: they are generated (32 random characters
+    each), and 48 bits of a hash over them and the rest tell nothing about any of them.
+    """
+    resolved = pulumi.Output.from_input(dict(definition)).apply(lambda values: f"{name}-{_digest(values)}")
+    return pulumi.Output.unsecret(resolved)
 
 
 def finished(step: str, exit_code: int | None) -> str:
@@ -113,9 +132,7 @@ class Service(pulumi.ComponentResource):
             )
             for gate in gates
         ]
-        self.container = docker.Container(
-            f"{self.name}-container",
-            name=spec.container_name,
+        definition: dict[str, Any] = dict(
             image=self.image_ref,
             hostname=spec.name,
             command=list(spec.command) or None,
@@ -143,13 +160,21 @@ class Service(pulumi.ComponentResource):
             memory=spec.limits.memory_mb,
             memory_swap=spec.limits.memory_swap_mb,
             cgroup_parent=slice_name(spec) if host.runs_systemd else None,
+            **behaviour,
+        )
+        start_first = spec.rollout is Rollout.START_FIRST
+        self.container = docker.Container(
+            f"{self.name}-container",
+            name=versioned_name(spec.container_name, definition) if start_first else spec.container_name,
+            **definition,
             opts=pulumi.ResourceOptions.merge(
                 host.lifecycle(self),
                 pulumi.ResourceOptions(
-                    depends_on=[*depends_on, *(gate.container for gate in gates)], delete_before_replace=True
+                    depends_on=[*depends_on, *(gate.container for gate in gates)],
+                    # Explicit either way: the Docker provider asks for delete-before-replace by default.
+                    delete_before_replace=not start_first,
                 ),
             ),
-            **behaviour,
         )
         self.register_outputs({"container": self.container.name, "image": self.image_ref})
 

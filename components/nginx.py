@@ -29,6 +29,9 @@ MOZILLA_INTERMEDIATE_CIPHERS = ":".join(
 )
 MOZILLA_INTERMEDIATE_CURVES = "X25519:prime256v1:secp384r1"
 HSTS_MAX_AGE = 63072000
+# Docker's DNS answers with a 600 s TTL; Nginx asks again after this many seconds instead, so it sends
+# requests to a container that replaced another under the same alias within seconds.
+RESOLVER_VALID_S = 5
 # Per source address on the LocalTunnel names: tunnel requests let through at once before the
 # 1-a-second rate applies (devices behind one NAT reconnecting together), open connections to the
 # API and to the tunnels.
@@ -160,8 +163,9 @@ def _site_origins(params: NginxParams) -> str:
 def render_site_config(params: NginxParams) -> str:
     """The `conf.d` file: HTTP (ACME + redirect), the site over HTTPS, LocalTunnel subdomains over HTTPS."""
     resolver = (
-        "\n# Upstreams are resolved per request through Docker's DNS, so Nginx starts before they exist.\n"
-        f"resolver {params.resolver} valid=30s ipv6=off;\n"
+        "\n# Upstreams are resolved per request through Docker's DNS, so Nginx starts before they exist,\n"
+        "# and follows a container replaced by a new one under the same name within a few seconds.\n"
+        f"resolver {params.resolver} valid={RESOLVER_VALID_S}s ipv6=off;\n"
         if params.resolver
         else ""
     )

@@ -55,6 +55,8 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     delete_before_replace: bool
+    delete_before_replace_defined: bool
+    """The program said delete_before_replace, True or False; otherwise the provider's default applies."""
     ignore_changes: list[str]
     custom_timeouts: dict[str, str]
     deleted_with: str
@@ -141,6 +143,7 @@ def _registration(request: Any, urn: str, id_: str) -> Registration:
         protect=request.protect,
         retain_on_delete=request.retainOnDelete,
         delete_before_replace=request.deleteBeforeReplace,
+        delete_before_replace_defined=request.deleteBeforeReplaceDefined,
         ignore_changes=list(request.ignoreChanges),
         custom_timeouts={k: getattr(timeouts, k) for k in ("create", "update", "delete") if getattr(timeouts, k)},
         deleted_with=request.deletedWith,

@@ -193,12 +193,14 @@ def web_app(body: str, netns_pid: int | None = None) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def serving(handler: type[BaseHTTPRequestHandler], netns_pid: int | None = None) -> Iterator[int]:
-    """A threaded HTTP server on a free loopback port (in `netns_pid`'s network namespace if given);
-    yields the port, shuts down on exit."""
+def serving(
+    handler: type[BaseHTTPRequestHandler], netns_pid: int | None = None, *, address: str = LOOPBACK, port: int = 0
+) -> Iterator[int]:
+    """A threaded HTTP server on `address` and `port` (a free one if 0), in `netns_pid`'s network namespace if
+    given; yields the port, shuts down on exit."""
 
     def create() -> ThreadingHTTPServer:
-        return ThreadingHTTPServer((LOOPBACK, 0), handler)
+        return ThreadingHTTPServer((address, port), handler)
 
     server = create() if netns_pid is None else in_netns(netns_pid, create)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -185,14 +185,20 @@ def running_nginx(
 
 
 @contextmanager
-def nginx_serving(directory: Path, site_config: str, port: int, netns_pid: int | None = None) -> Iterator[None]:
+def nginx_serving(
+    directory: Path, site_config: str, port: int, netns_pid: int | None = None, hosts: Path | None = None
+) -> Iterator[None]:
     """Run nginx in the foreground with `site_config` under `directory` (in `netns_pid`'s network
-    namespace if given) until it listens on `port`; stop it after."""
+    namespace if given, with `hosts` as its /etc/hosts in a mount namespace of its own if given) until
+    it listens on `port`; stop it after."""
     site = directory / "site.conf"
     site.write_text(site_config)
     main = directory / "nginx.conf"
     main.write_text(main_config(directory, site))
     command = [require("nginx"), "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(main)]
+    if hosts is not None:
+        bind_hosts = 'mount --bind "$0" /etc/hosts && exec "$@"'
+        command = [require("unshare"), "-m", "sh", "-c", bind_hosts, str(hosts), *command]
     prefix = [] if netns_pid is None else nsenter(netns_pid)
 
     def listening() -> bool:

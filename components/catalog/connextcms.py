@@ -8,6 +8,7 @@ from components.catalog.model import (
     DataVolume,
     Exposure,
     Limits,
+    Rollout,
     Secret,
     SecretSource,
     ServiceSpec,
@@ -51,4 +52,5 @@ def service(values: StackValues) -> ServiceSpec:
             *openbazaar.client_env(),
         ),
         depends_on=(mongodb.NAME,),
+        rollout=Rollout.START_FIRST,
     )

@@ -7,6 +7,7 @@ from components.catalog.model import (
     NODE_UID,
     Exposure,
     Limits,
+    Rollout,
     ServiceSpec,
     StackValues,
     image_healthcheck,
@@ -33,4 +34,5 @@ def service(values: StackValues) -> ServiceSpec:
             *openbazaar.client_env(),
         ),
         depends_on=(connextcms.NAME, openbazaar.NAME),
+        rollout=Rollout.START_FIRST,
     )

@@ -30,6 +30,15 @@ class ServicePort:
     protocol: str = "tcp"
 
 
+class Rollout(Enum):
+    """How `pulumi up` replaces a changed container."""
+
+    STOP_FIRST = "stop first"
+    """the old container is removed before the new one is created: it holds state or publishes host ports"""
+    START_FIRST = "start first"
+    """the new container is created beside the old one, which is removed only once the new one is healthy"""
+
+
 class SecretSource(Enum):
     """Where the value of a secret comes from."""
 
@@ -134,9 +143,15 @@ class ServiceSpec:
     """The only Linux capabilities the container keeps, every other one dropped; None: Docker's default set."""
     tmpfs: tuple[str, ...] = ()
     """Directories kept in memory: volumes the image declares that the service never uses."""
+    rollout: Rollout = Rollout.STOP_FIRST
+
+    def __post_init__(self) -> None:
+        if self.rollout is Rollout.START_FIRST and any(rule.exposure is Exposure.PUBLIC for rule in self.ports):
+            raise ValueError(f"{self.name}: two containers cannot publish the same host port; it must stop first")
 
     @property
     def container_name(self) -> str:
+        """The fixed name; a start-first container adds a digest of its definition (components/docker_service.py)."""
         return f"p2pvps-{self.name}"
 
     @property

@@ -98,7 +98,9 @@ def _options(registration: Registration, variables: dict[str, str]) -> str:
         else None,
         "protect": "True" if registration.protect else None,
         "retain_on_delete": "True" if registration.retain_on_delete else None,
-        "delete_before_replace": "True" if registration.delete_before_replace else None,
+        "delete_before_replace": repr(registration.delete_before_replace)
+        if registration.delete_before_replace_defined
+        else None,
         "ignore_changes": repr(registration.ignore_changes) if registration.ignore_changes else None,
         "custom_timeouts": f"pulumi.CustomTimeouts(**{registration.custom_timeouts!r})"
         if registration.custom_timeouts

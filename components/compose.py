@@ -31,7 +31,7 @@ from components.nginx import HSTS_MAX_AGE
 from components.ports import PortRange
 from components.prepare_dirs import prepare_script
 from components.project import config_schema
-from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, HostDirs, Privilege, volume_name
+from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, STOP_GRACE_SECONDS, HostDirs, Privilege, volume_name
 from components.settings import TunnelPorts
 from components.settings.validators import interval_hours, retention_counts
 
@@ -160,6 +160,7 @@ def _service(spec: ServiceSpec) -> dict[str, Any]:
     if spec.depends_on:
         entry["depends_on"] = {name: {"condition": "service_healthy"} for name in spec.depends_on}
     entry["restart"] = "unless-stopped"
+    entry["stop_grace_period"] = f"{STOP_GRACE_SECONDS}s"
     entry["healthcheck"] = {
         "test": ["CMD", *check.test],
         "interval": f"{check.interval_s}s",

@@ -17,7 +17,7 @@ from components.build_context import image_tag
 from components.catalog import DataVolume, Exposure, Rollout, ServiceSpec
 from components.container_slices import slice_name
 from components.hosts.base import Host
-from components.runtime import LOG_DRIVER, LOG_OPTIONS
+from components.runtime import LOG_DRIVER, LOG_OPTIONS, STOP_GRACE_SECONDS
 
 HEALTHY_TIMEOUT_S = 300
 DIGEST_CHARS = 12
@@ -157,6 +157,8 @@ class Service(pulumi.ComponentResource):
             log_driver=LOG_DRIVER,
             log_opts=LOG_OPTIONS,
             privileged=False,
+            stop_timeout=STOP_GRACE_SECONDS,
+            destroy_grace_seconds=STOP_GRACE_SECONDS,
             memory=spec.limits.memory_mb,
             memory_swap=spec.limits.memory_swap_mb,
             cgroup_parent=slice_name(spec) if host.runs_systemd else None,

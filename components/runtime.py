@@ -11,6 +11,10 @@ from pathlib import Path
 LOG_DRIVER = "local"
 LOG_OPTIONS = {"max-file": "5", "max-size": "10m"}
 NETWORK_NAME = "p2pvps"
+# How long a container gets after SIGTERM before it is killed, on removal and on `docker stop`: MongoDB
+# checkpoints and closes its journal, OpenBazaar and the backup close their databases. The Docker
+# provider kills a container it removes at once unless it is given this.
+STOP_GRACE_SECONDS = 30
 # A server's data volume is mounted here; every service's state is a directory in it.
 SERVER_DATA_DIR = "/srv/p2pvps"
 

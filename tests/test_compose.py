@@ -113,6 +113,8 @@ def test_every_compose_service_has_the_catalogs_limits() -> None:
             f"{2 * limits.memory_mb}m",
             limits.pids,
         ), spec.name
+        grace = service.get("stop_grace_period", "0s")
+        assert grace.endswith("s") and int(grace.removesuffix("s")) >= 10, spec.name
 
 
 def test_compose_spec_schema_accepts_the_file() -> None:

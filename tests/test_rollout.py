@@ -100,3 +100,12 @@ def test_a_service_that_publishes_a_port_cannot_start_first() -> None:
             ports=(single_port("HTTPS", 443, Exposure.PUBLIC),),
             rollout=Rollout.START_FIRST,
         )
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_every_container_gets_time_to_shut_down_cleanly(stack: str) -> None:
+    """Removed or stopped, a container gets SIGTERM and 10 s or more before it is killed (MongoDB closes its
+    journal, OpenBazaar and the backup their databases); the provider would otherwise kill it at once."""
+    for service, container in containers(evaluate(stack)).items():
+        assert container.plain().get("destroyGraceSeconds", 0) >= 10, service
+        assert container.plain().get("stopTimeout", 0) >= 10, service

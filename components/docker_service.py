@@ -16,6 +16,7 @@ from components.catalog import DataVolume, Exposure, ServiceSpec
 from components.container_slices import slice_name
 from components.hosts.base import Host
 from components.runtime import LOG_DRIVER, LOG_OPTIONS
+from components.settings import ImageRegistry
 
 HEALTHY_TIMEOUT_S = 300
 
@@ -79,12 +80,13 @@ class Service(pulumi.ComponentResource):
         *,
         host: Host,
         image_ref: pulumi.Output[str] | None = None,
+        registry: ImageRegistry | None = None,
         opts: pulumi.ResourceOptions,
     ) -> None:
         super().__init__("p2pvps:index:Service", name, None, opts)
         self.name = name
         self.spec = spec
-        self.image_ref = image_ref if image_ref is not None else self._image(name, spec, host.lifecycle(self))
+        self.image_ref = image_ref if image_ref is not None else self._image(name, spec, host.lifecycle(self), registry)
 
     def start(self, stack: StackParts, depends_on: list[pulumi.Resource], gates: list[Service]) -> None:
         """The long-running container, healthy before anything that depends on it is created."""
@@ -154,8 +156,15 @@ class Service(pulumi.ComponentResource):
         self.register_outputs({"container": self.container.name, "image": self.image_ref})
 
     @staticmethod
-    def _image(name: str, spec: ServiceSpec, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        if spec.build_dir is not None:
+    def _image(
+        name: str, spec: ServiceSpec, opts: pulumi.ResourceOptions, registry: ImageRegistry | None
+    ) -> pulumi.Output[str]:
+        """A project image is built on the host, or pulled from `registry` by the same content tag."""
+        if spec.build_dir is None:
+            reference = spec.image
+        elif registry is not None:
+            reference = image_tag(spec.name, spec.build_dir, registry.repository)
+        else:
             built = docker.Image(
                 f"{name}-image",
                 image_name=image_tag(spec.name, spec.build_dir),
@@ -164,8 +173,8 @@ class Service(pulumi.ComponentResource):
                 opts=opts,
             )
             return built.image_name
-        assert spec.image is not None
-        pulled = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=opts)
+        assert reference is not None
+        pulled = docker.RemoteImage(f"{name}-image", name=reference, keep_locally=True, opts=opts)
         return pulled.image_id
 
     @staticmethod

@@ -233,8 +233,25 @@ def check_pull_request(document: Workflow) -> None:
     assert "bash .ci/run" in test["steps"][2]["run"]
 
 
+IMAGE_TAGS = "venv/bin/python -m components.image_tags"
+
+
+def check_images(document: Workflow) -> None:
+    """The job that pushes the prebuilt images: main only, before every deploy, on a GitHub-hosted runner with no
+    secret and no environment; its token may write packages, and it pushes what `components.image_tags` lists."""
+    images = document["jobs"]["images"]
+    assert MAIN_ONLY in images["if"], "only main's code may push the images the servers pull"
+    assert "images" in document["jobs"]["up"]["needs"], "the images are pushed before any stack deploys"
+    assert images["runs-on"] == GITHUB_HOSTED and "environment" not in images
+    assert not secrets_read(images), "its own token is enough for ghcr.io"
+    scripts = [step.get("run", "") for step in images["steps"]]
+    assert any(IMAGE_TAGS in script for script in scripts), "CI pushes the tags the program pulls"
+    assert any("docker push" in script for script in scripts)
+
+
 def check_deploy(document: Workflow) -> None:
     assert document["on"] == {"push": {"branches": ["main"]}}
+    check_images(document)
     up = document["jobs"]["up"]
     check_stack_job(document, up)
     check_server_job(up, "${{ matrix.stack }}")
@@ -310,6 +327,7 @@ def check_lock_covers(requirements: list[Requirement], lock: dict[str, tuple[str
 TOKEN_PERMISSIONS = {
     ("pull-request", "preview"): {"contents": "read", "pull-requests": "write"},
     ("drift", "report"): {"issues": "write"},
+    ("deploy", "images"): {"contents": "read", "packages": "write"},
 }
 
 
@@ -560,6 +578,16 @@ BROKEN_COPIES: list[tuple[str, str, Callable[[Workflow], None]]] = [
     ("deploy", "deploys any branch", set_value(("jobs", "up", "if"), ANY_BRANCH)),
     ("deploy", "deploys pull requests", set_value(("on",), {"push": {"branches": ["main"]}, "pull_request": {}})),
     ("deploy", "list job on the deploy runner", set_value(("jobs", "stacks", "runs-on"), DEPLOY_RUNNER)),
+    ("deploy", "images pushed from any branch", set_value(("jobs", "images", "if"), "always()")),
+    ("deploy", "deploys before the images are pushed", set_value(("jobs", "up", "needs"), "stacks")),
+    ("deploy", "images on the deploy runner", set_value(("jobs", "images", "runs-on"), DEPLOY_RUNNER)),
+    ("deploy", "images in a deploy environment", set_value(("jobs", "images", "environment"), "ams3")),
+    (
+        "deploy",
+        "images job reads a secret",
+        set_value(("jobs", "images", "env", "KEY"), "${{ secrets.SSH_DEPLOY_KEY }}"),
+    ),
+    ("deploy", "tags not from the program", set_value(("jobs", "images", "steps", 3, "run"), "ls compose")),
     ("drift", "drift tolerated", set_value(("jobs", "drift", "continue-on-error"), True)),
     ("drift", "no refresh", set_value(("jobs", "drift", "steps", 3, "with", "refresh"), False)),
     ("drift", "no schedule", drop(("on", "schedule"))),
@@ -614,11 +642,13 @@ def test_the_pin_check_fails_on_a_broken_copy(breakage: str) -> None:
     ],
 )
 def test_the_install_check_fails_on_a_broken_copy(old: str, new: str) -> None:
-    files = github_files()
-    [path] = [path for path, text in files.items() if old in text]
-    files[path] = files[path].replace(old, new)
-    with pytest.raises(AssertionError):
-        check_locked_installs(files)
+    paths = [path for path, text in github_files().items() if old in text]
+    assert paths
+    for path in paths:
+        files = github_files()
+        files[path] = files[path].replace(old, new)
+        with pytest.raises(AssertionError):
+            check_locked_installs(files)
 
 
 def test_the_lock_check_fails_on_a_broken_copy() -> None:
@@ -639,6 +669,8 @@ BROKEN_TOKENS: dict[str, Callable[[dict[str, Workflow]], None]] = {
     "test job may push": lambda w: w["pull-request"]["jobs"]["test"].update(permissions={"contents": "write"}),
     "preview may push": lambda w: w["pull-request"]["jobs"]["preview"]["permissions"].update(contents="write"),
     "drift report may write code": lambda w: w["drift"]["jobs"]["report"]["permissions"].update(contents="write"),
+    "image push may write code": lambda w: w["deploy"]["jobs"]["images"]["permissions"].update(contents="write"),
+    "deploys may write packages": lambda w: w["deploy"]["jobs"]["up"].update(permissions={"packages": "write"}),
 }
 
 

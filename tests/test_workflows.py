@@ -458,6 +458,68 @@ def test_the_agent_action_holds_the_key_for_the_job() -> None:
     assert "SSH_AUTH_SOCK=" in script
 
 
+def images_step(name: str) -> str:
+    [step] = [item for item in workflow("deploy")["jobs"]["images"]["steps"] if item.get("name", "").startswith(name)]
+    return step["run"]
+
+
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >>"$DOCKER_LOG"
+[ "$1 $2" != "manifest inspect" ] || [ "$3" = "$PUSHED" ]
+"""
+
+
+def printed_tags() -> str:
+    """What `python -m components.image_tags` prints: `<service> <tag> <dockerfile>` lines."""
+    return subprocess.run(
+        [sys.executable, "-m", "components.image_tags"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def push_images(tmp_path: Path, registry: str, pushed: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the images job's login and push steps with a fake `docker` and the real tag list; its docker calls."""
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "docker"
+    fake.write_text(FAKE_DOCKER)
+    fake.chmod(0o755)
+    (tmp_path / "image-tags").write_text(printed_tags())
+    log = tmp_path / "docker.log"
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+        "IMAGE_REGISTRY": registry,
+        "RUNNER_TEMP": str(tmp_path),
+        "DOCKER_LOG": str(log),
+        "PUSHED": pushed,
+        "TOKEN": "token",
+        "GITHUB_ACTOR": "actor",
+    }
+    script = images_step("Log in") + "\n" + images_step("Build and push")
+    result = run(["bash", "-e", "-c", script], cwd=PROJECT_DIR, env=env)
+    return result, log.read_text().splitlines() if log.exists() else []
+
+
+def test_the_images_job_pushes_each_missing_tag_from_its_dockerfile(tmp_path: Path) -> None:
+    registry = "ghcr.io/example-owner/p2pvps"
+    lines = [line.split() for line in printed_tags().splitlines()]
+    (first, first_tag, _), rest = lines[0], lines[1:]
+    result, calls = push_images(tmp_path, registry, f"{registry}/{first}:{first_tag}")
+    assert result.returncode == 0, result.stderr
+    assert calls[0] == "login ghcr.io --username actor --password-stdin"
+    builds = [call for call in calls if call.startswith("build ")]
+    pushes = [call for call in calls if call.startswith("push ")]
+    assert builds == [
+        f"build --file {dockerfile} --tag {registry}/{service}:{tag} compose" for service, tag, dockerfile in rest
+    ]
+    assert pushes == [f"push {registry}/{service}:{tag}" for service, tag, _ in rest], "the pushed one is skipped"
+
+
+def test_the_images_job_refuses_a_registry_its_token_cannot_push_to(tmp_path: Path) -> None:
+    result, calls = push_images(tmp_path, "registry.digitalocean.com/p2pvps", "")
+    assert result.returncode == 1
+    assert "pushes to ghcr.io/<owner>/<name> with its own token only" in result.stdout
+    assert calls == []
+
+
 def documented_secrets() -> set[str]:
     section = SECRETS_DOC.read_text().split("## Secrets the workflows read", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", section, flags=re.MULTILINE))

@@ -20,17 +20,17 @@ def image_registry(read: Reader, secrets: Mapping[str, str]) -> ImageRegistry | 
     repository = read.check("imageRegistry", read.text("imageRegistry", required=False), registry_error)
     if repository is None:
         return None
-    if any(given.values()):
-        for key, value in given.items():
-            if not value:
-                other = next(name for name in CREDENTIALS if name != key)
-                read.problems.add(
-                    key,
-                    f"missing; {NAMESPACE}:{other} is set, and a registry login needs both: "
-                    f"`pulumi config set --secret {NAMESPACE}:{key} <value>`, or remove {NAMESPACE}:{other} "
-                    "to pull anonymously",
-                )
-    if not all(given.values()):
+    missing = [key for key, value in given.items() if not value]
+    if len(missing) == 1:
+        (key,) = missing
+        (other,) = set(CREDENTIALS) - {key}
+        read.problems.add(
+            key,
+            f"missing; {NAMESPACE}:{other} is set, and a registry login needs both: "
+            f"`pulumi config set --secret {NAMESPACE}:{key} <value>`, "
+            f"or remove {NAMESPACE}:{other} to pull anonymously",
+        )
+    if missing:
         return ImageRegistry(repository=repository, username=None, password=None)
     username, password = (pulumi.Output.secret(given[key]) for key in CREDENTIALS)
     return ImageRegistry(repository=repository, username=username, password=password)

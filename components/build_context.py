@@ -92,6 +92,15 @@ def context_digest(service_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def image_tag(name: str, service_dir: Path) -> str:
-    """`p2pvps/<name>:<first 12 hex digits of the context digest>`."""
-    return f"p2pvps/{name}:{context_digest(service_dir)[:12]}"
+LOCAL_REPOSITORY = "p2pvps"
+"""Where an image built on the host is named; a registry's repository (`ghcr.io/<owner>/p2pvps`) replaces it."""
+
+
+def context_tag(service_dir: Path) -> str:
+    """The first 12 hex digits of the context digest: the tag every copy of the image carries."""
+    return context_digest(service_dir)[:12]
+
+
+def image_tag(name: str, service_dir: Path, repository: str = LOCAL_REPOSITORY) -> str:
+    """`<repository>/<name>:<context_tag>`."""
+    return f"{repository}/{name}:{context_tag(service_dir)}"

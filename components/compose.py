@@ -31,7 +31,15 @@ from components.nginx import HSTS_MAX_AGE
 from components.ports import PortRange
 from components.prepare_dirs import prepare_script
 from components.project import config_schema
-from components.runtime import LOG_DRIVER, LOG_OPTIONS, NETWORK_NAME, STOP_GRACE_SECONDS, HostDirs, Privilege, volume_name
+from components.runtime import (
+    LOG_DRIVER,
+    LOG_OPTIONS,
+    NETWORK_NAME,
+    STOP_GRACE_SECONDS,
+    HostDirs,
+    Privilege,
+    volume_name,
+)
 from components.settings import TunnelPorts
 from components.settings.validators import interval_hours, retention_counts
 

@@ -3,8 +3,6 @@ container, kept running or run once."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -14,66 +12,14 @@ import pulumi
 import pulumi_docker as docker
 
 from components.build_context import image_tag
-from components.catalog import DataVolume, Exposure, Rollout, ServiceSpec
+from components.catalog import DataVolume, Rollout, ServiceSpec
+from components.container_args import environment, healthcheck, published_ports, versioned_name
 from components.container_slices import slice_name
 from components.hosts.base import Host
 from components.runtime import LOG_DRIVER, LOG_OPTIONS, STOP_GRACE_SECONDS
+from components.settings import ImageRegistry
 
 HEALTHY_TIMEOUT_S = 300
-DIGEST_CHARS = 12
-
-
-def _seconds(value: int) -> str:
-    return f"{value}s"
-
-
-def environment(spec: ServiceSpec, secrets: Mapping[str, pulumi.Output[str]]) -> list[pulumi.Input[str]]:
-    """`NAME=value` entries; secret values stay secret Outputs, so Pulumi encrypts the whole list."""
-    entries: list[pulumi.Input[str]] = []
-    for key, value in spec.env:
-        if isinstance(value, str):
-            entries.append(f"{key}={value}")
-        else:
-            entries.append(pulumi.Output.concat(key, "=", secrets[value.name]))
-    return entries
-
-
-def published_ports(spec: ServiceSpec, addresses: tuple[str, ...]) -> list[docker.ContainerPortArgs]:
-    """Only public ports are published (on each host address); internal ones stay on the stack network."""
-    return [
-        docker.ContainerPortArgs(internal=port, external=port, ip=address, protocol=rule.protocol)
-        for rule in spec.ports
-        if rule.exposure is Exposure.PUBLIC
-        for port in rule.ports.ports()
-        for address in addresses
-    ]
-
-
-def healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs:
-    check = spec.healthcheck
-    return docker.ContainerHealthcheckArgs(
-        tests=["CMD", *check.test],
-        interval=_seconds(check.interval_s),
-        timeout=_seconds(check.timeout_s),
-        retries=check.retries,
-        start_period=_seconds(check.start_period_s),
-    )
-
-
-def _digest(values: Mapping[str, Any]) -> str:
-    text = json.dumps(values, sort_keys=True, default=vars)
-    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
-
-
-def versioned_name(name: str, definition: Mapping[str, Any]) -> pulumi.Output[str]:
-    """`name`-<digest of everything the container is created with>: whatever replaces the container (a new image,
-    environment, file or mount) also renames it, so the new one can be created while the old one still runs.
-
-    Not secret although the environment's secrets are hashed in: they are generated (32 random characters
-    each), and 48 bits of a hash over them and the rest tell nothing about any of them.
-    """
-    resolved = pulumi.Output.from_input(dict(definition)).apply(lambda values: f"{name}-{_digest(values)}")
-    return pulumi.Output.unsecret(resolved)
 
 
 def finished(step: str, exit_code: int | None) -> str:
@@ -98,12 +44,13 @@ class Service(pulumi.ComponentResource):
         *,
         host: Host,
         image_ref: pulumi.Output[str] | None = None,
+        registry: ImageRegistry | None = None,
         opts: pulumi.ResourceOptions,
     ) -> None:
         super().__init__("p2pvps:index:Service", name, None, opts)
         self.name = name
         self.spec = spec
-        self.image_ref = image_ref if image_ref is not None else self._image(name, spec, host.lifecycle(self))
+        self.image_ref = image_ref if image_ref is not None else self._image(name, spec, host.lifecycle(self), registry)
 
     def start(self, stack: StackParts, depends_on: list[pulumi.Resource], gates: list[Service]) -> None:
         """The long-running container, healthy before anything that depends on it is created."""
@@ -181,8 +128,15 @@ class Service(pulumi.ComponentResource):
         self.register_outputs({"container": self.container.name, "image": self.image_ref})
 
     @staticmethod
-    def _image(name: str, spec: ServiceSpec, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        if spec.build_dir is not None:
+    def _image(
+        name: str, spec: ServiceSpec, opts: pulumi.ResourceOptions, registry: ImageRegistry | None
+    ) -> pulumi.Output[str]:
+        """A project image is built on the host, or pulled from `registry` by the same content tag."""
+        if spec.build_dir is None:
+            reference = spec.image
+        elif registry is not None:
+            reference = image_tag(spec.name, spec.build_dir, registry.repository)
+        else:
             built = docker.Image(
                 f"{name}-image",
                 image_name=image_tag(spec.name, spec.build_dir),
@@ -191,8 +145,8 @@ class Service(pulumi.ComponentResource):
                 opts=opts,
             )
             return built.image_name
-        assert spec.image is not None
-        pulled = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=opts)
+        assert reference is not None
+        pulled = docker.RemoteImage(f"{name}-image", name=reference, keep_locally=True, opts=opts)
         return pulled.image_id
 
     @staticmethod

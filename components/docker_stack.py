@@ -13,6 +13,7 @@ from components.docker_service import Service, StackParts
 from components.hosts.base import Host, publishes_ipv6
 from components.prepare_dirs import prepare_script
 from components.runtime import NETWORK_NAME, volume_name
+from components.settings import ImageRegistry
 
 # A fixed unique-local prefix: with IPv6 published, containers get addresses here and ip6tables
 # forwards to them (there is no userland proxy to bridge IPv6 to IPv4).
@@ -26,8 +27,9 @@ class ContainerStack(pulumi.ComponentResource):
     servers; the local daemon for the local cloud); the command that prepares data and log
     directories (on a server also each container's systemd slice); the stack's bridge network; a
     volume per data directory, bound to the data volume; one Service (image + container) per
-    catalog entry; and the one-shot runs (a restore of a new stack) with the image of the catalog
-    entry they share it with. A one-shot without `depends_on` finishes before any container is
+    catalog entry, its project image pulled from `registry` where set (the provider logs in to it);
+    and the one-shot runs (a restore of a new stack) with the image of the catalog entry they share
+    it with. A one-shot without `depends_on` finishes before any container is
     created; one that depends on a service runs once that service is healthy and finishes before
     anything else that depends on that service is created.
     """
@@ -40,12 +42,13 @@ class ContainerStack(pulumi.ComponentResource):
         secrets: Mapping[str, pulumi.Output[str]],
         *,
         one_shots: tuple[ServiceSpec, ...] = (),
+        registry: ImageRegistry | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("p2pvps:index:ContainerStack", name, None, opts)
         lifecycle = host.lifecycle(self)
         every_spec = (*catalog, *one_shots)
-        self.docker_provider = host.docker_provider(f"{name}-docker", self)
+        self.docker_provider = host.docker_provider(f"{name}-docker", self, registry)
         script = prepare_script(every_spec, host.dirs, host.privilege)
         if host.runs_systemd:
             script += install_script(every_spec)
@@ -71,7 +74,10 @@ class ContainerStack(pulumi.ComponentResource):
         }
         parts = StackParts(host, network, volumes, secrets)
         child = pulumi.ResourceOptions(parent=self, providers=[self.docker_provider])
-        self.services = {spec.name: Service(f"{name}-{spec.name}", spec, host=host, opts=child) for spec in catalog}
+        self.services = {
+            spec.name: Service(f"{name}-{spec.name}", spec, host=host, registry=registry, opts=child)
+            for spec in catalog
+        }
         images = {spec.build or spec.image: self.services[spec.name].image_ref for spec in catalog}
         self.one_shots: dict[str, Service] = {}
 

@@ -45,7 +45,15 @@ class P2pVpsServer(pulumi.ComponentResource):
         if settings.backup.restore_from is not None:
             supplied |= restore_secrets(settings.backup.restore_from)
         secrets = secret_values(f"{name}-secret", settings, (*catalog, *restores), supplied, parent=self)
-        self.stack = ContainerStack(f"{name}-stack", catalog, host, secrets, one_shots=restores, opts=child)
+        self.stack = ContainerStack(
+            f"{name}-stack",
+            catalog,
+            host,
+            secrets,
+            one_shots=restores,
+            registry=settings.image_registry,
+            opts=child,
+        )
         # Watched once the stack serves: a first deploy's build minutes raise no "down" alert.
         watch(f"{name}-monitoring", settings, host, pulumi.ResourceOptions(parent=self, depends_on=[self.stack]))
         backup_outputs = {} if repository is None else backup_exports(repository)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness import SENTINEL, evaluate, is_secret, secret, stack_names
+from harness import SENTINEL, Evaluation, evaluate, is_secret, secret, stack_names
 
 pytestmark = pytest.mark.unit
 
@@ -35,12 +35,16 @@ def sentinels_inside_secrets(value: Any) -> int:
     return 0
 
 
-@pytest.mark.parametrize("stack", stack_names())
-def test_no_secret_in_plaintext_in_any_input_or_output(stack: str) -> None:
-    evaluation = evaluate(stack)
+def assert_no_plaintext_leak(evaluation: Evaluation) -> None:
     for registration in evaluation.resources:
         assert plaintext_leaks(registration.inputs) == [], registration.name
     assert plaintext_leaks(evaluation.exports) == []
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_no_secret_in_plaintext_in_any_input_or_output(stack: str) -> None:
+    evaluation = evaluate(stack)
+    assert_no_plaintext_leak(evaluation)
     assert sum(sentinels_inside_secrets(r.inputs) for r in evaluation.resources) >= 5, "the sentinels never arrived"
 
 
@@ -56,10 +60,15 @@ BACKUP_CONFIGS = {
 def test_no_backup_secret_in_plaintext(config: str) -> None:
     stack, overrides = BACKUP_CONFIGS[config]
     evaluation = evaluate(stack, overrides=overrides)
-    for registration in evaluation.resources:
-        assert plaintext_leaks(registration.inputs) == [], registration.name
-    assert plaintext_leaks(evaluation.exports) == []
+    assert_no_plaintext_leak(evaluation)
     assert any(SENTINEL in str(value) for name, value in evaluation.exports.items() if name.startswith("backup"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_no_registry_login_in_plaintext(stack: str) -> None:
+    evaluation = evaluate(stack, overrides={"imageRegistry": "ghcr.io/example-owner/p2pvps"})
+    assert_no_plaintext_leak(evaluation)
+    assert sentinels_inside_secrets(evaluation.one("pulumi:providers:docker").inputs) == 1, "the login arrived"
 
 
 def test_the_scan_finds_a_leak() -> None:

@@ -233,8 +233,25 @@ def check_pull_request(document: Workflow) -> None:
     assert "bash .ci/run" in test["steps"][2]["run"]
 
 
+IMAGE_TAGS = "venv/bin/python -m components.image_tags"
+
+
+def check_images(document: Workflow) -> None:
+    """The job that pushes the prebuilt images: main only, before every deploy, on a GitHub-hosted runner with no
+    secret and no environment; its token may write packages, and it pushes what `components.image_tags` lists."""
+    images = document["jobs"]["images"]
+    assert MAIN_ONLY in images["if"], "only main's code may push the images the servers pull"
+    assert "images" in document["jobs"]["up"]["needs"], "the images are pushed before any stack deploys"
+    assert images["runs-on"] == GITHUB_HOSTED and "environment" not in images
+    assert not secrets_read(images), "its own token is enough for ghcr.io"
+    scripts = [step.get("run", "") for step in images["steps"]]
+    assert any(IMAGE_TAGS in script for script in scripts), "CI pushes the tags the program pulls"
+    assert any("docker push" in script for script in scripts)
+
+
 def check_deploy(document: Workflow) -> None:
     assert document["on"] == {"push": {"branches": ["main"]}}
+    check_images(document)
     up = document["jobs"]["up"]
     check_stack_job(document, up)
     check_server_job(up, "${{ matrix.stack }}")
@@ -310,6 +327,7 @@ def check_lock_covers(requirements: list[Requirement], lock: dict[str, tuple[str
 TOKEN_PERMISSIONS = {
     ("pull-request", "preview"): {"contents": "read", "pull-requests": "write"},
     ("drift", "report"): {"issues": "write"},
+    ("deploy", "images"): {"contents": "read", "packages": "write"},
 }
 
 
@@ -440,6 +458,68 @@ def test_the_agent_action_holds_the_key_for_the_job() -> None:
     assert "SSH_AUTH_SOCK=" in script
 
 
+def images_step(name: str) -> str:
+    [step] = [item for item in workflow("deploy")["jobs"]["images"]["steps"] if item.get("name", "").startswith(name)]
+    return step["run"]
+
+
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >>"$DOCKER_LOG"
+[ "$1 $2" != "manifest inspect" ] || [ "$3" = "$PUSHED" ]
+"""
+
+
+def printed_tags() -> str:
+    """What `python -m components.image_tags` prints: `<service> <tag> <dockerfile>` lines."""
+    return subprocess.run(
+        [sys.executable, "-m", "components.image_tags"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def push_images(tmp_path: Path, registry: str, pushed: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the images job's login and push steps with a fake `docker` and the real tag list; its docker calls."""
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "docker"
+    fake.write_text(FAKE_DOCKER)
+    fake.chmod(0o755)
+    (tmp_path / "image-tags").write_text(printed_tags())
+    log = tmp_path / "docker.log"
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+        "IMAGE_REGISTRY": registry,
+        "RUNNER_TEMP": str(tmp_path),
+        "DOCKER_LOG": str(log),
+        "PUSHED": pushed,
+        "TOKEN": "token",
+        "GITHUB_ACTOR": "actor",
+    }
+    script = images_step("Log in") + "\n" + images_step("Build and push")
+    result = run(["bash", "-e", "-c", script], cwd=PROJECT_DIR, env=env)
+    return result, log.read_text().splitlines() if log.exists() else []
+
+
+def test_the_images_job_pushes_each_missing_tag_from_its_dockerfile(tmp_path: Path) -> None:
+    registry = "ghcr.io/example-owner/p2pvps"
+    lines = [line.split() for line in printed_tags().splitlines()]
+    (first, first_tag, _), rest = lines[0], lines[1:]
+    result, calls = push_images(tmp_path, registry, f"{registry}/{first}:{first_tag}")
+    assert result.returncode == 0, result.stderr
+    assert calls[0] == "login ghcr.io --username actor --password-stdin"
+    builds = [call for call in calls if call.startswith("build ")]
+    pushes = [call for call in calls if call.startswith("push ")]
+    assert builds == [
+        f"build --file {dockerfile} --tag {registry}/{service}:{tag} compose" for service, tag, dockerfile in rest
+    ]
+    assert pushes == [f"push {registry}/{service}:{tag}" for service, tag, _ in rest], "the pushed one is skipped"
+
+
+def test_the_images_job_refuses_a_registry_its_token_cannot_push_to(tmp_path: Path) -> None:
+    result, calls = push_images(tmp_path, "registry.digitalocean.com/p2pvps", "")
+    assert result.returncode == 1
+    assert "pushes to ghcr.io/<owner>/<name> with its own token only" in result.stdout
+    assert calls == []
+
+
 def documented_secrets() -> set[str]:
     section = SECRETS_DOC.read_text().split("## Secrets the workflows read", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", section, flags=re.MULTILINE))
@@ -560,6 +640,16 @@ BROKEN_COPIES: list[tuple[str, str, Callable[[Workflow], None]]] = [
     ("deploy", "deploys any branch", set_value(("jobs", "up", "if"), ANY_BRANCH)),
     ("deploy", "deploys pull requests", set_value(("on",), {"push": {"branches": ["main"]}, "pull_request": {}})),
     ("deploy", "list job on the deploy runner", set_value(("jobs", "stacks", "runs-on"), DEPLOY_RUNNER)),
+    ("deploy", "images pushed from any branch", set_value(("jobs", "images", "if"), "always()")),
+    ("deploy", "deploys before the images are pushed", set_value(("jobs", "up", "needs"), "stacks")),
+    ("deploy", "images on the deploy runner", set_value(("jobs", "images", "runs-on"), DEPLOY_RUNNER)),
+    ("deploy", "images in a deploy environment", set_value(("jobs", "images", "environment"), "ams3")),
+    (
+        "deploy",
+        "images job reads a secret",
+        set_value(("jobs", "images", "env", "KEY"), "${{ secrets.SSH_DEPLOY_KEY }}"),
+    ),
+    ("deploy", "tags not from the program", set_value(("jobs", "images", "steps", 3, "run"), "ls compose")),
     ("drift", "drift tolerated", set_value(("jobs", "drift", "continue-on-error"), True)),
     ("drift", "no refresh", set_value(("jobs", "drift", "steps", 3, "with", "refresh"), False)),
     ("drift", "no schedule", drop(("on", "schedule"))),
@@ -614,11 +704,13 @@ def test_the_pin_check_fails_on_a_broken_copy(breakage: str) -> None:
     ],
 )
 def test_the_install_check_fails_on_a_broken_copy(old: str, new: str) -> None:
-    files = github_files()
-    [path] = [path for path, text in files.items() if old in text]
-    files[path] = files[path].replace(old, new)
-    with pytest.raises(AssertionError):
-        check_locked_installs(files)
+    paths = [path for path, text in github_files().items() if old in text]
+    assert paths
+    for path in paths:
+        files = github_files()
+        files[path] = files[path].replace(old, new)
+        with pytest.raises(AssertionError):
+            check_locked_installs(files)
 
 
 def test_the_lock_check_fails_on_a_broken_copy() -> None:
@@ -639,6 +731,8 @@ BROKEN_TOKENS: dict[str, Callable[[dict[str, Workflow]], None]] = {
     "test job may push": lambda w: w["pull-request"]["jobs"]["test"].update(permissions={"contents": "write"}),
     "preview may push": lambda w: w["pull-request"]["jobs"]["preview"]["permissions"].update(contents="write"),
     "drift report may write code": lambda w: w["drift"]["jobs"]["report"]["permissions"].update(contents="write"),
+    "image push may write code": lambda w: w["deploy"]["jobs"]["images"]["permissions"].update(contents="write"),
+    "deploys may write packages": lambda w: w["deploy"]["jobs"]["up"].update(permissions={"packages": "write"}),
 }
 
 

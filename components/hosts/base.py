@@ -10,6 +10,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.runtime import HostDirs, Privilege
+from components.settings import ImageRegistry
 
 
 class Host(Protocol):
@@ -45,7 +46,9 @@ class Host(Protocol):
         """The options of every resource on the host (what replaces or deletes it with the host)."""
         ...
 
-    def docker_provider(self, name: str, parent: pulumi.Resource) -> docker.Provider: ...
+    def docker_provider(self, name: str, parent: pulumi.Resource, registry: ImageRegistry | None) -> docker.Provider:
+        """The host's Docker, logged in to `registry` where it has credentials."""
+        ...
 
     def run(self, name: str, script: str, opts: pulumi.ResourceOptions) -> pulumi.Resource:
         """Runs a shell script on the host when it is created or changes."""
@@ -58,3 +61,14 @@ class Host(Protocol):
 
 def publishes_ipv6(host: Host) -> bool:
     return any(":" in address for address in host.publish_addresses)
+
+
+def registry_auth(registry: ImageRegistry | None) -> list[docker.ProviderRegistryAuthArgs] | None:
+    """The Docker provider's login to the image registry; none for anonymous pulls or without a registry."""
+    if registry is None or registry.username is None or registry.password is None:
+        return None
+    return [
+        docker.ProviderRegistryAuthArgs(
+            address=registry.address, username=registry.username, password=registry.password
+        )
+    ]

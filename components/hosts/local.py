@@ -9,7 +9,9 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from components.hosts.base import registry_auth
 from components.runtime import HostDirs, Privilege, local_dirs
+from components.settings import ImageRegistry
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,9 @@ class LocalHost:
     def lifecycle(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=parent)
 
-    def docker_provider(self, name: str, parent: pulumi.Resource) -> docker.Provider:
+    def docker_provider(self, name: str, parent: pulumi.Resource, registry: ImageRegistry | None) -> docker.Provider:
         """The Docker the Pulumi CLI talks to (DOCKER_HOST or the local socket)."""
-        return docker.Provider(name, opts=pulumi.ResourceOptions(parent=parent))
+        return docker.Provider(name, registry_auth=registry_auth(registry), opts=pulumi.ResourceOptions(parent=parent))
 
     def run(self, name: str, script: str, opts: pulumi.ResourceOptions) -> pulumi.Resource:
         return command.local.Command(name, create=script, opts=opts)

@@ -13,10 +13,11 @@ import pulumi_docker as docker
 import pulumi_tls as tls
 
 from components.cloud_init import CloudInitParams, render_cloud_config
+from components.hosts.base import registry_auth
 from components.hosts.ssh import SshAccess
 from components.package_files import package_text
 from components.runtime import SERVER_DATA_DIR, HostDirs, Privilege, server_dirs
-from components.settings import ServerSettings, Settings
+from components.settings import ImageRegistry, ServerSettings, Settings
 
 GATE_TIMEOUT = "20m"
 
@@ -84,12 +85,13 @@ class RemoteHost:
         """Recreated with a replaced server, and never deleted from a server that is already gone."""
         return pulumi.ResourceOptions(parent=parent, replacement_trigger=self.machine.id, deleted_with=self.machine)
 
-    def docker_provider(self, name: str, parent: pulumi.Resource) -> docker.Provider:
+    def docker_provider(self, name: str, parent: pulumi.Resource, registry: ImageRegistry | None) -> docker.Provider:
         """The server's Docker over SSH as the admin, with the pinned host key, once the gate has passed."""
         return docker.Provider(
             name,
             host=self.ssh.docker_host(),
             ssh_opts=self.ssh.ssh_options(),
+            registry_auth=registry_auth(registry),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.ready]),
         )
 

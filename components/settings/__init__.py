@@ -15,10 +15,12 @@ from components.clouds import CLOUD_NAMES, LOCAL
 from components.ports import FIXED_PUBLIC_PORTS, PortRange
 from components.project import config_schema
 from components.settings.backup import backup_settings
+from components.settings.images import image_registry
 from components.settings.model import (
     NAMESPACE,
     AdminAccess,
     BackupSettings,
+    ImageRegistry,
     LocalSettings,
     MonitoringSettings,
     RepositoryAccess,
@@ -45,6 +47,7 @@ __all__ = [
     "SETTING_KEYS",
     "AdminAccess",
     "BackupSettings",
+    "ImageRegistry",
     "LocalSettings",
     "MonitoringSettings",
     "RepositoryAccess",
@@ -93,6 +96,7 @@ def parse_settings(
     tunnels = _tunnel_ports(read)
     backup = backup_settings(read, secrets or {}, on_a_cloud=cloud_name != LOCAL)
     monitoring = monitoring_settings(read, admin_email, on_a_cloud=cloud_name != LOCAL)
+    registry = image_registry(read, secrets or {})
 
     problems.raise_if_any()
     assert target is not None and domain and admin_email and acme_staging is not None and tunnels is not None
@@ -109,6 +113,7 @@ def parse_settings(
         target=target,
         backup=backup,
         monitoring=monitoring,
+        image_registry=registry,
     )
 
 

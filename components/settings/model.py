@@ -82,6 +82,22 @@ class MonitoringSettings:
 
 
 @dataclass(frozen=True)
+class ImageRegistry:
+    """Where the project's images are pulled from by their content tag, instead of being built on the host."""
+
+    repository: str
+    """`<registry host>/<path>`, e.g. ghcr.io/<owner>/p2pvps: an image is `<repository>/<service>:<tag>`."""
+    username: pulumi.Output[str] | None
+    password: pulumi.Output[str] | None
+    """Both secret Outputs, or both None (an anonymous pull of public images)."""
+
+    @property
+    def address(self) -> str:
+        """The registry host Docker logs into."""
+        return self.repository.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """The server a cloud builds: where, how big, on which Ubuntu, who administers it."""
 
@@ -117,6 +133,8 @@ class Settings:
     target: ServerSettings | LocalSettings
     backup: BackupSettings
     monitoring: MonitoringSettings
+    image_registry: ImageRegistry | None
+    """None: every project image is built on the host."""
 
     @property
     def resource_prefix(self) -> str:

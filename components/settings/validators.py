@@ -14,6 +14,8 @@ from components.clouds.base import CloudProfile
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_REGISTRY_HOST = re.compile(r"^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)(:[0-9]{1,5})?$")
+_REPOSITORY_PART = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 _CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 REBOOT_OFF = "off"
 RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "nobody", "ubuntu", "admin", "docker"})
@@ -192,4 +194,16 @@ def s3_url_error(value: str) -> str | None:
     return (
         f"{quote(value)} is not an S3 repository URL; expected s3:https://<endpoint>/<bucket>[/<path>] "
         f"as restic writes it, such as {S3_URL_EXAMPLE}"
+    )
+
+
+def registry_error(value: str) -> str | None:
+    """An image repository as Docker names it: a registry host, then lowercase path parts; no scheme, no tag."""
+    host, _, path = value.partition("/")
+    parts = path.split("/") if path else []
+    if _REGISTRY_HOST.match(host) and parts and all(_REPOSITORY_PART.match(part) for part in parts):
+        return None
+    return (
+        f"{quote(value)} is not an image repository; expected a registry host and a lowercase path, without "
+        "https:// or a tag, e.g. ghcr.io/<owner>/p2pvps or registry.digitalocean.com/<registry>"
     )

@@ -5,7 +5,10 @@ started again, and where the backup service's secrets go."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,7 @@ case "$1" in
     cp "$2" "$ENV_SEEN"
     stat -c %a "$2" > "$ENV_SEEN.mode"
     [ -z "${FAIL_RUN:-}" ] || exit 3
+    [ -z "${HANG_RUN:-}" ] || { touch "$HANG_RUN"; sleep 30; }
     ;;
 esac
 """
@@ -111,3 +115,21 @@ def test_a_stack_without_backups_is_refused(sandbox: dict[str, str]) -> None:
     assert code == 1
     assert "there is no p2pvps-backup container here; are backups on for this stack" in stderr
     assert not [call for call in calls if call.startswith(("stop", "run"))]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stopped_restore_leaves_no_secrets_file(
+    sandbox: dict[str, str], tmp_path: Path, stop: signal.Signals
+) -> None:
+    """`make restore` interrupted, killed or hung up (the signal reaches its whole process group, as from a
+    terminal or a dropped SSH session) while the restore runs: the file with the backup's secrets is removed."""
+    started = tmp_path / "restore-running"
+    command = ["sh", str(SCRIPT), "latest"]
+    with subprocess.Popen(command, env={**sandbox, "HANG_RUN": str(started)}, start_new_session=True) as script:
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the restore container never ran"
+        os.killpg(script.pid, stop)
+        script.wait(timeout=60)
+    assert not [path for path in tmp_path.glob("tmp.*") if path.is_dir()], "a directory with the secrets is left"

@@ -23,6 +23,10 @@ fi
 umask 077
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
+# dash runs the EXIT trap on exit only: a hang-up or a kill would leave the secrets file behind.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$backup" >"$workdir/env"
 image=$(docker inspect -f '{{.Config.Image}}' "$backup")
 mounts=$(docker inspect -f '{{range .Mounts}}{{if eq .Type "volume"}}--mount type=volume,source={{.Name}},target={{.Destination}} {{end}}{{end}}' "$backup")

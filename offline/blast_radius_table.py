@@ -67,7 +67,6 @@ def _rows() -> list[Row]:
                 stack,
                 _added_key,
                 frozenset({*cloud_key, HOST_CONFIG}),
-                not_yet="the keys are in the machine's user data (and its cloud SSH keys)",
             ),
             Row(
                 "rebootWindow",
@@ -75,7 +74,6 @@ def _rows() -> list[Row]:
                 stack,
                 lambda _: "04:15",
                 frozenset({HOST_CONFIG}),
-                not_yet="the reboot window is in the machine's user data",
             ),
             Row(
                 "sshTunnelPorts",

@@ -39,7 +39,8 @@ def test_a_machine_replacement_takes_every_container_with_it() -> None:
 
 def test_an_ignored_input_is_no_change() -> None:
     droplet = next(r for r in evaluate("dev").resources if r.name == "p2pvps-host-droplet")
-    changed = Registration(**{**vars(droplet), "inputs": {**droplet.inputs, "userData": "other"}})
-    assert changed_inputs(droplet, changed) == {"userData"}
+    heeding = Registration(**{**vars(droplet), "ignore_changes": []})
+    changed = Registration(**{**vars(heeding), "inputs": {**droplet.inputs, "userData": "other"}})
+    assert changed_inputs(heeding, changed) == {"userData"}
     ignoring = Registration(**{**vars(changed), "ignore_changes": ["userData"]})
-    assert changed_inputs(droplet, ignoring) == frozenset()
+    assert changed_inputs(heeding, ignoring) == frozenset()

@@ -38,6 +38,9 @@ DNS_CHALLENGE = DnsChallenge("route53", certbot_image("dns-route53"), credential
 CANONICAL_OWNER = "099720109477"
 UBUNTU_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
 DATA_DEVICE_NAME = "/dev/sdf"
+# A new AMI or user data would need a new instance (or a stop and start); both matter at first boot only,
+# and later changes of what user data carried reach the host configuration, in place.
+FIRST_BOOT_INPUTS = ("ami", "user_data")
 ROOT_VOLUME_GB = 20
 
 
@@ -136,7 +139,7 @@ class AwsHost(pulumi.ComponentResource):
             ),
             tags={"Name": prefix},
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["ami"])
+                child, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=list(FIRST_BOOT_INPUTS))
             ),
         )
         attachment = aws.ec2.VolumeAttachment(

@@ -28,6 +28,8 @@ PROFILE = CloudProfile(
 )
 DNS_CHALLENGE = DnsChallenge("digitalocean", certbot_image("dns-digitalocean"), credentials=(TOKEN,))
 ALL_PORTS = "1-65535"
+# Droplet inputs DigitalOcean can only change by replacing the droplet, read at first boot only.
+FIRST_BOOT_INPUTS = ("user_data", "ssh_keys")
 
 
 def volume_device(volume_name: str) -> str:
@@ -160,7 +162,13 @@ class DigitalOceanHost(pulumi.ComponentResource):
             ipv6=server.ipv6,
             graceful_shutdown=True,
             tags=[settings.project, prefix, firewall_tag.name],
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[firewall]),
+            # Both only matter at first boot; later key changes reach the host configuration, in place.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                depends_on=[firewall],
+                ignore_changes=list(FIRST_BOOT_INPUTS),
+            ),
         )
         droplet_id = droplet.id.apply(int)
         attachment = digitalocean.VolumeAttachment(

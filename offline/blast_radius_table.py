@@ -99,3 +99,27 @@ def _rows() -> list[Row]:
 
 
 ROWS = _rows()
+
+
+def _cell(row: Row | None) -> str:
+    if row is None:
+        return "not measured (see below)"
+    names = ", ".join(f"`{name.removeprefix('p2pvps-')}`" for name in sorted(row.touches))
+    return f"**replaces the machine**: {names} and everything on it" if row.replaces_machine else names
+
+
+def markdown() -> str:
+    """The README's table: per setting key, the resources whose inputs the change touches, per cloud."""
+    lines = [
+        f"| Setting | Change | {' | '.join(STACKS.values())} |",
+        f"|---|---|{'---|' * len(STACKS)}",
+    ]
+    for key in dict.fromkeys(row.key for row in ROWS):
+        rows = {row.stack: row for row in ROWS if row.key == key}
+        change = next(iter(rows.values())).change
+        lines.append(f"| `{key}` | {change} | {' | '.join(_cell(rows.get(stack)) for stack in STACKS)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Registration, evaluate
+from harness import PROJECT_DIR, Registration, evaluate
 from offline.blast_radius import changed_inputs, measure
-from offline.blast_radius_table import ROWS, Row
+from offline.blast_radius_table import ROWS, Row, markdown
 
 pytestmark = pytest.mark.unit
 
@@ -44,3 +44,7 @@ def test_an_ignored_input_is_no_change() -> None:
     assert changed_inputs(heeding, changed) == {"userData"}
     ignoring = Registration(**{**vars(changed), "ignore_changes": ["userData"]})
     assert changed_inputs(heeding, ignoring) == frozenset()
+
+
+def test_the_readme_shows_the_table_the_tests_hold() -> None:
+    assert markdown() in (PROJECT_DIR / "README.md").read_text(), "paste `python -m offline.blast_radius_table`"

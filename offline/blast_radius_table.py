@@ -83,6 +83,25 @@ def _rows() -> list[Row]:
                 frozenset({*tunnel_firewall, "p2pvps-stack-connextcms-container", "p2pvps-stack-ssh-server-container"}),
             ),
         ]
+    machines = {
+        "dev": "p2pvps-host-droplet",
+        "aws-us-east-1": "p2pvps-host-instance",
+        "vultr-ewr": "p2pvps-host-instance",
+    }
+    sizes = {"dev": "s-2vcpu-4gb", "aws-us-east-1": "t3.medium", "vultr-ewr": "vc2-2c-4gb"}
+    for stack in STACKS:
+        rows += [
+            # Resized in place by every provider (a power cycle); no other resource changes.
+            Row("size", "one size up", stack, lambda stack: sizes[stack], frozenset({machines[stack]})),
+            Row(
+                "volumeSizeGb",
+                "+20 GB",
+                stack,
+                lambda stack: stack_config(stack)["p2pvps:volumeSizeGb"] + 20,
+                frozenset({"p2pvps-host-data", HOST_CONFIG}),
+                not_yet="the volume grows but its filesystem is not grown",
+            ),
+        ]
     # The mock cloud's image lookups (AWS AMI, Vultr OS id) answer one id for every release, so only
     # DigitalOcean's image slug shows the change here; the README says what the others do.
     rows.append(
@@ -105,7 +124,9 @@ def _cell(row: Row | None) -> str:
     if row is None:
         return "not measured (see below)"
     names = ", ".join(f"`{name.removeprefix('p2pvps-')}`" for name in sorted(row.touches))
-    return f"**replaces the machine**: {names} and everything on it" if row.replaces_machine else names
+    if row.replaces_machine:
+        return f"**replaces the machine**: {names} and everything on it"
+    return f"{names} (target; not yet: {row.not_yet})" if row.not_yet else names
 
 
 def markdown() -> str:

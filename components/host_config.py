@@ -1,5 +1,6 @@
 """The host's configuration that may change after the first boot: admin keys, sshd hardening,
-unattended upgrades with their reboot window, the Docker daemon's settings and the metadata guard.
+unattended upgrades with their reboot window, the Docker daemon's settings, the metadata guard, and
+the data volume's filesystem grown to the volume's size.
 
 Pure: plain values in, one idempotent shell script out (components/scripts/host-config.sh with every
 file as a quoted here-document), applied over SSH by a command whose inputs show a change as a
@@ -41,6 +42,9 @@ class HostConfigParams:
     admin_user: str
     admin_keys: tuple[str, ...]
     reboot_time: str | None
+    data_device: str
+    data_dir: str
+    volume_size_gb: int
 
     @property
     def ssh_dir(self) -> str:
@@ -78,6 +82,7 @@ def host_config_script(params: HostConfigParams) -> str:
             package_text("scripts/host-config.sh"),
             f"directory {params.ssh_dir} 0700 {params.admin_user}\n",
             *(put(file) for file in host_files(params)),
+            f"grow_data {params.data_device} {params.data_dir} {params.volume_size_gb}\n",
             "apply\n",
         )
     )

@@ -99,7 +99,6 @@ def _rows() -> list[Row]:
                 stack,
                 lambda stack: stack_config(stack)["p2pvps:volumeSizeGb"] + 20,
                 frozenset({"p2pvps-host-data", HOST_CONFIG}),
-                not_yet="the volume grows but its filesystem is not grown",
             ),
         ]
     # The mock cloud's image lookups (AWS AMI, Vultr OS id) answer one id for every release, so only

@@ -73,3 +73,10 @@ def test_a_reboot_window_change_is_a_readable_diff_of_the_script() -> None:
     after = host_config(evaluate("dev", overrides={"rebootWindow": "04:15"}))
     changed = set(after.splitlines()) - set(before.splitlines())
     assert changed == {'Unattended-Upgrade::Automatic-Reboot-Time "04:15";'}
+
+
+def test_the_data_volume_is_grown_to_the_setting_on_the_device_cloud_init_mounts() -> None:
+    evaluation = evaluate("dev", overrides={"volumeSizeGb": 40})
+    runcmd = yaml.safe_load(machine(evaluation).plain("userData"))["runcmd"]
+    mounted = next(command for command in runcmd if isinstance(command, list) and "mount-data" in command[0])
+    assert f"\ngrow_data {mounted[1]} /srv/p2pvps 40\n" in host_config(evaluation)

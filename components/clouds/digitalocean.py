@@ -150,6 +150,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
 
+        data_device = volume_device(volume_name)
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
             name=prefix,
@@ -157,7 +158,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             region=server.region,
             size=server.size,
             ssh_keys=[key.fingerprint for key in ssh_keys],
-            user_data=user_data(settings, server, server_key, volume_device(volume_name)),
+            user_data=user_data(settings, server, server_key, data_device),
             monitoring=True,
             ipv6=server.ipv6,
             graceful_shutdown=True,
@@ -199,6 +200,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             host=server_key,
             address=reserved_ip.ip_address,
             machine=droplet,
+            data_device=data_device,
             ready_after=[assignment, attachment, firewall],
             dns=zone,
             dns_credentials={TOKEN: required_secret(settings.secret_settings.dns_token, "dnsToken")},

@@ -190,6 +190,7 @@ class VultrHost(pulumi.ComponentResource):
             host=server_key,
             address=reserved_ip.subnet,
             machine=instance,
+            data_device=DATA_DEVICE,
             ready_after=[storage, *rules],
             dns=zone,
             dns_credentials={API_KEY: required_secret(settings.secret_settings.dns_token, "dnsToken")},

@@ -117,6 +117,7 @@ def remote_host(
     host: HostKey,
     address: pulumi.Output[str],
     machine: pulumi.CustomResource,
+    data_device: pulumi.Input[str],
     ready_after: list[pulumi.Resource],
     dns: pulumi.Resource,
     dns_credentials: Mapping[str, pulumi.Output[str]],
@@ -127,7 +128,13 @@ def remote_host(
         f"{name}-ready", connection=ssh.connection(), generation=machine.id, depends_on=ready_after, parent=parent
     )
     configured = host_configuration(
-        f"{name}-config", server, connection=ssh.connection(), generation=machine.id, gate=gate, parent=parent
+        f"{name}-config",
+        server,
+        connection=ssh.connection(),
+        generation=machine.id,
+        data_device=data_device,
+        gate=gate,
+        parent=parent,
     )
     return RemoteHost(
         dirs=server_dirs(server.admin.user),
@@ -173,14 +180,22 @@ def host_configuration(
     *,
     connection: command.remote.ConnectionArgs,
     generation: pulumi.Input[str],
+    data_device: pulumi.Input[str],
     gate: pulumi.Resource,
     parent: pulumi.Resource,
 ) -> command.remote.Command:
     """Applies the changeable host configuration as root; a change of it is a diff of this command's
     script (its standard input) and runs again in place, on every new server too."""
-    script = host_config_script(
-        HostConfigParams(
-            admin_user=server.admin.user, admin_keys=server.admin.ssh_public_keys, reboot_time=server.reboot_time
+    script = pulumi.Output.from_input(data_device).apply(
+        lambda device: host_config_script(
+            HostConfigParams(
+                admin_user=server.admin.user,
+                admin_keys=server.admin.ssh_public_keys,
+                reboot_time=server.reboot_time,
+                data_device=device,
+                data_dir=SERVER_DATA_DIR,
+                volume_size_gb=server.volume_size_gb,
+            )
         )
     )
     return command.remote.Command(
@@ -188,6 +203,6 @@ def host_configuration(
         connection=connection,
         create="sudo -n sh -s",
         stdin=script,
-        triggers=[generation, fingerprint(script)],
+        triggers=[generation, script.apply(fingerprint)],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[gate]),
     )

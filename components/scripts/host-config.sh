@@ -1,6 +1,7 @@
 # shellcheck shell=sh
 # The host's configuration, applied over SSH as root after the readiness gate, on every change.
-# The program appends one `put PATH MODE OWNER` per file (content on standard input) and `apply`.
+# The program appends one `put PATH MODE OWNER` per file (content on standard input), `grow_data`
+# and `apply`.
 # Idempotent: a file is replaced only when its content, mode or owner differs, and a service is
 # reloaded only when one of its files was replaced. P2PVPS_ROOT prefixes every path (tests).
 set -eu
@@ -47,6 +48,21 @@ roll_back() {
       rm -f "$root$path"
     fi
   done
+}
+
+# grow_data DEVICE DIR GB: the data volume's ext4 filesystem, mounted at DIR, fills the volume the
+# cloud has grown to GB; online, and nothing to do when it already does.
+grow_data() {
+  device=$(readlink -f "$1")
+  mounted=$(findmnt -n -o SOURCE --mountpoint "$root$2") || mounted=""
+  if [ "$mounted" != "$device" ]; then
+    echo "p2pvps: $device is not what is mounted at $2 (${mounted:-nothing}); the data volume is not grown" >&2
+    exit 1
+  fi
+  if ! output=$(resize2fs "$device" 2>&1); then
+    printf 'p2pvps: could not grow the filesystem of %s to the volume'"'"'s %s GB:\n%s\n' "$device" "$3" "$output" >&2
+    exit 1
+  fi
 }
 
 apply() {

@@ -52,10 +52,6 @@ def user_data(evaluation: Evaluation) -> dict[str, Any]:
     return yaml.safe_load(machine(evaluation).plain("userData"))
 
 
-def written(document: dict[str, Any], path: str) -> dict[str, Any]:
-    return next(item for item in document["write_files"] if item["path"] == path)
-
-
 @dataclass
 class Lab:
     """Three named network namespaces and the listeners in the cloud one."""

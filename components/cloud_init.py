@@ -1,7 +1,10 @@
 """Renders the #cloud-config document every cloud's server boots with.
 
-Pure: plain values in, YAML text out. The same inputs always give the same bytes, because a
-change in user data replaces the server on DigitalOcean.
+Only what the first boot needs: the host key, the first admin account with its keys, swap, Docker
+and the data volume. What may change later is the host configuration (components/host_config.py),
+applied over SSH; the machine ignores later changes of its user data.
+
+Pure: plain values in, YAML text out. The same inputs always give the same bytes.
 """
 
 from __future__ import annotations
@@ -10,13 +13,6 @@ from dataclasses import dataclass
 
 import yaml
 
-from components.host_files import (
-    UNATTENDED_UPGRADES_PATH,
-    docker_daemon_config,
-    sshd_hardening,
-    unattended_upgrades_config,
-)
-from components.metadata_guard import DOCKER_DROP_IN_PATH, GUARD_PATH, docker_drop_in, guard_script
 from components.package_files import package_text
 from components.runtime import log_tree
 
@@ -62,7 +58,6 @@ class CloudInitParams:
     host_key_public: str
     data_device: str
     data_dir: str
-    reboot_time: str | None
 
     @property
     def home(self) -> str:
@@ -119,26 +114,12 @@ def render_cloud_config(params: CloudInitParams) -> str:
         "package_reboot_if_required": False,
         "packages": [*DOCKER_PACKAGES, "unattended-upgrades"],
         "write_files": [
-            {"path": "/etc/ssh/sshd_config.d/10-p2pvps.conf", "permissions": "0644", "content": sshd_hardening(user)},
-            {"path": "/etc/docker/daemon.json", "permissions": "0644", "content": docker_daemon_config()},
             {
                 "path": "/etc/systemd/system/docker.service.d/10-p2pvps-data.conf",
                 "permissions": "0644",
                 "content": f"[Unit]\nRequiresMountsFor={params.data_dir}\n",
             },
-            {
-                "path": "/etc/apt/apt.conf.d/20auto-upgrades",
-                "permissions": "0644",
-                "content": 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n',
-            },
-            {
-                "path": UNATTENDED_UPGRADES_PATH,
-                "permissions": "0644",
-                "content": unattended_upgrades_config(params.reboot_time),
-            },
             {"path": MOUNT_SCRIPT_PATH, "permissions": "0755", "content": mount_script()},
-            {"path": GUARD_PATH, "permissions": "0755", "content": guard_script()},
-            {"path": DOCKER_DROP_IN_PATH, "permissions": "0644", "content": docker_drop_in()},
         ],
         # cloud-init runs these as one /bin/sh script: without `set -e` a refused data volume would
         # not stop the boot, and the script's exit code would be the last command's.

@@ -47,7 +47,7 @@ IMPORTANT_INPUTS = {
         "command",
     ),
     "docker:index/image:Image": ("imageName", "build"),
-    "command:remote:Command": ("create", "triggers"),
+    "command:remote:Command": ("create", "stdin", "triggers"),
     "command:local:Command": ("create",),
     "pulumi:providers:docker": ("host",),
     "aws:ec2/instance:Instance": ("ami", "instanceType", "availabilityZone", "userData", "metadataOptions"),

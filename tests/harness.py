@@ -3,6 +3,9 @@ few questions many tests ask of an evaluation (its machine, its containers, what
 
 from __future__ import annotations
 
+import re
+
+from components.host_config import END_OF_FILE
 from offline.evaluate import (
     PROJECT,
     PROJECT_DIR,
@@ -57,6 +60,8 @@ __all__ = [
     "container_env",
     "containers",
     "evaluate",
+    "host_config",
+    "host_config_files",
     "host_resources",
     "is_secret",
     "looked_up_zone",
@@ -101,3 +106,17 @@ def host_resources(evaluation: Evaluation, host_type: str) -> list[Registration]
     """The host component of `host_type` and every resource beneath it."""
     host = evaluation.one(host_type)
     return [r for r in evaluation.resources if r is host or host in evaluation.ancestors(r)]
+
+
+HOST_CONFIG = "p2pvps-host-config"
+_PUT = re.compile(rf"^put (\S+) (\S+) (\S+) <<'{END_OF_FILE}'\n(.*?)^{END_OF_FILE}\n", re.S | re.M)
+
+
+def host_config(evaluation: Evaluation) -> str:
+    """The host-configuration script the server runs as root over SSH."""
+    return evaluation.named(HOST_CONFIG).plain("stdin")
+
+
+def host_config_files(evaluation: Evaluation) -> dict[str, str]:
+    """The files the host configuration writes, by path."""
+    return {match[1]: match[4] for match in _PUT.finditer(host_config(evaluation))}

@@ -89,6 +89,8 @@ def rendered_snippets(evaluation: Evaluation) -> dict[str, tuple[str, str]]:
     for registration in evaluation.resources:
         if registration.type in ("command:remote:Command", "command:local:Command"):
             snippets[f"{registration.name}.create"] = ("sh", registration.plain("create"))
+            if registration.plain().get("stdin"):
+                snippets[f"{registration.name}.stdin"] = ("sh", registration.plain("stdin"))
         user_data = registration.plain().get("userData") if registration.type in MACHINES else None
         if user_data:
             document = yaml.safe_load(user_data)

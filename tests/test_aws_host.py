@@ -62,7 +62,7 @@ def test_host_resources_are_exactly_the_expected_set(aws: Evaluation) -> None:
         "aws:iam/user:User": 1,
         "aws:iam/userPolicy:UserPolicy": 1,
         "aws:iam/accessKey:AccessKey": 1,
-        "command:remote:Command": 1,
+        "command:remote:Command": 2,
     }
 
 
@@ -106,7 +106,7 @@ def test_instance_is_hardened_and_never_replaced_by_a_new_ami_or_user_data(aws: 
     assert inputs["instanceType"] == "t3.small"
     assert inputs["rootBlockDevice"]["encrypted"] is True and inputs["rootBlockDevice"]["volumeType"] == "gp3"
     assert inputs["userDataReplaceOnChange"] is False
-    assert instance.ignore_changes == ["ami"]
+    assert instance.ignore_changes == ["ami", "userData"]
     assert instance.delete_before_replace
     assert instance.is_secret("userData")
 

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from components.cloud_init import DOCKER_PACKAGES, KNOWN_TOP_LEVEL_KEYS, MOUNT_SCRIPT_PATH, mount_script
-from harness import HOST_PUBLIC_KEY, Evaluation, cloud_stacks, evaluate, machine, stack_config
+from components.host_config import SSHD_DROP_IN_PATH
+from harness import HOST_PUBLIC_KEY, Evaluation, cloud_stacks, evaluate, host_config_files, machine, stack_config
 from tools import require, run, shellcheck
 
 pytestmark = pytest.mark.tools
@@ -36,6 +37,11 @@ def file_content(doc: dict[str, Any], path: str) -> str:
     return next(f["content"] for f in doc["write_files"] if f["path"] == path)
 
 
+def dev_host_files() -> dict[str, str]:
+    """The files the dev stack's host configuration writes after the first boot."""
+    return host_config_files(evaluate("dev"))
+
+
 def test_document_starts_with_the_cloud_config_header(dev_text: str) -> None:
     assert dev_text.startswith("#cloud-config\n")
 
@@ -58,7 +64,7 @@ def test_admin_user_has_the_keys_passwordless_sudo_and_docker(dev_doc: dict[str,
 def test_root_login_and_passwords_are_off(dev_doc: dict[str, Any]) -> None:
     assert dev_doc["disable_root"] is True
     assert dev_doc["ssh_pwauth"] is False
-    hardening = file_content(dev_doc, "/etc/ssh/sshd_config.d/10-p2pvps.conf")
+    hardening = dev_host_files()[SSHD_DROP_IN_PATH]
     for line in (
         "PermitRootLogin no",
         "PasswordAuthentication no",
@@ -86,7 +92,7 @@ def test_docker_comes_from_dockers_own_repository(dev_doc: dict[str, Any]) -> No
 
 def test_security_upgrades_run_unattended(dev_doc: dict[str, Any]) -> None:
     assert "unattended-upgrades" in dev_doc["packages"]
-    assert 'APT::Periodic::Unattended-Upgrade "1";' in file_content(dev_doc, "/etc/apt/apt.conf.d/20auto-upgrades")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in dev_host_files()["/etc/apt/apt.conf.d/20auto-upgrades"]
 
 
 def test_swap_is_configured_for_small_droplets(dev_doc: dict[str, Any]) -> None:
@@ -127,10 +133,10 @@ def test_cloud_init_schema_check_can_fail(dev_text: str, tmp_path: Path) -> None
     assert result.returncode != 0
 
 
-def test_sshd_accepts_the_hardening_drop_in(dev_doc: dict[str, Any], tmp_path: Path) -> None:
+def test_sshd_accepts_the_hardening_drop_in(tmp_path: Path) -> None:
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "host")], check=True)
-    (tmp_path / "10-p2pvps.conf").write_text(file_content(dev_doc, "/etc/ssh/sshd_config.d/10-p2pvps.conf"))
+    (tmp_path / "10-p2pvps.conf").write_text(dev_host_files()[SSHD_DROP_IN_PATH])
     (tmp_path / "sshd_config").write_text(f"HostKey {tmp_path}/host\nInclude {tmp_path}/10-p2pvps.conf\n")
     result = run([require("sshd"), "-t", "-f", str(tmp_path / "sshd_config")])
     assert result.returncode == 0, result.stderr

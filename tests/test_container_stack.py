@@ -120,7 +120,7 @@ def test_every_docker_resource_follows_the_server_and_uses_the_stack_provider(st
             assert registration.provider.startswith(provider.urn), registration.name
             assert registration.replacement_trigger == server.id, registration.name
             assert registration.deleted_with == server.urn, registration.name
-    assert evaluation.named("p2pvps-host-ready").urn in provider.dependencies
+    assert evaluation.named("p2pvps-host-config").urn in provider.dependencies
 
 
 def test_containers_run_unprivileged_with_restart_health_and_rotated_logs(dev: Evaluation) -> None:
@@ -142,7 +142,7 @@ def test_docker_provider_goes_over_ssh_with_the_pinned_host_key_after_the_gate(d
     assert "StrictHostKeyChecking=yes" in options
     assert f"KnownHostsCommand=/bin/echo %H {HOST_PUBLIC_KEY}" in options
     assert "StrictHostKeyChecking=no" not in options
-    assert dev.named("p2pvps-host-ready").urn in provider.dependencies
+    assert dev.named("p2pvps-host-config").urn in provider.dependencies
     assert SENTINEL not in str(provider.inputs), "the provider config is stored unencrypted: no secret at all"
 
 
@@ -248,7 +248,7 @@ def test_directories_are_prepared_on_the_host_after_the_gate(dev: Evaluation) ->
     assert 'ensure_dir 999 0755 "/home/p2pvps/.p2pvps/logs/mongodb"' in script
     for service in containers(dev):
         assert f' 0755 "/home/p2pvps/.p2pvps/logs/{service}"' in script
-    assert dev.named("p2pvps-host-ready").urn in prepare.dependencies
+    assert dev.named("p2pvps-host-config").urn in prepare.dependencies
     for volume in dev.of_type("docker:index/volume:Volume"):
         assert prepare.urn in volume.dependencies
 

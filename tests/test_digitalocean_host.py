@@ -29,7 +29,7 @@ ASSIGNMENT = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
 SSH_KEY = "digitalocean:index/sshKey:SshKey"
 TAG = "digitalocean:index/tag:Tag"
-GATE = "command:remote:Command"
+COMMAND = "command:remote:Command"  # the readiness gate and the host configuration
 GATE_NAME = "p2pvps-host-ready"
 WORLD = ["0.0.0.0/0", "::/0"]
 
@@ -70,7 +70,7 @@ def test_host_resources_are_exactly_the_expected_set(dev: Evaluation) -> None:
         FIREWALL: 1,
         TAG: 1,
         DNS_RECORD: 4,
-        GATE: 1,
+        COMMAND: 2,
     }
 
 

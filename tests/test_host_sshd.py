@@ -1,4 +1,4 @@
-"""The server's own sshd (the cloud-init drop-in) judged by ssh-audit: a test sshd on loopback runs
+"""The server's own sshd (the host configuration's drop-in) judged by ssh-audit: a test sshd on loopback runs
 the rendered drop-in exactly as Ubuntu includes it, at the top of its configuration.
 
 The machine's OpenSSH is 9.2 (Debian 12); the servers run 9.6 (Ubuntu 24.04). The drop-in uses only
@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.host_files import SSHD_ALGORITHMS
 from e2e_helpers import LOOPBACK, background, free_port, port_is_free, wait_until
-from harness import evaluate, machine
+from harness import evaluate, host_config_files
 from tools import require, run
 
 pytestmark = pytest.mark.tools
@@ -43,8 +42,7 @@ class Sshd:
 
 
 def rendered_drop_in() -> str:
-    document = yaml.safe_load(machine(evaluate("dev")).plain("userData"))
-    return next(item["content"] for item in document["write_files"] if item["path"] == DROP_IN)
+    return host_config_files(evaluate("dev"))[DROP_IN]
 
 
 @pytest.fixture(scope="module")

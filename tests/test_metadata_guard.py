@@ -33,7 +33,7 @@ import yaml
 
 from components.metadata_guard import BLOCKED, COMMENT, DOCKER_DROP_IN_PATH, GUARD_PATH, docker_drop_in, guard_script
 from e2e_helpers import in_netns_file
-from harness import Evaluation, cloud_stacks, evaluate, machine
+from harness import Evaluation, cloud_stacks, evaluate, host_config, host_config_files, machine
 from tools import require, run
 
 pytestmark = pytest.mark.tools
@@ -50,10 +50,6 @@ UPLINK = ("192.0.2.1/24", "192.0.2.2/24", "2001:db8:1::1/64", "2001:db8:1::2/64"
 
 def user_data(evaluation: Evaluation) -> dict[str, Any]:
     return yaml.safe_load(machine(evaluation).plain("userData"))
-
-
-def written(document: dict[str, Any], path: str) -> dict[str, Any]:
-    return next(item for item in document["write_files"] if item["path"] == path)
 
 
 @dataclass
@@ -205,27 +201,31 @@ def lab() -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def rendered_guard() -> str:
-    """The guard exactly as the DigitalOcean stack's user data writes it."""
-    return written(user_data(evaluate("dev")), GUARD_PATH)["content"]
+    """The guard exactly as the DigitalOcean stack's host configuration writes it."""
+    return host_config_files(evaluate("dev"))[GUARD_PATH]
 
 
 @pytest.mark.parametrize("stack", cloud_stacks())
 def test_every_server_runs_the_guard_before_docker_starts(stack: str) -> None:
-    document = user_data(evaluate(stack))
-    guard = written(document, GUARD_PATH)
-    assert guard["content"] == guard_script() and guard["permissions"] == "0755"
-    assert written(document, DOCKER_DROP_IN_PATH)["content"] == docker_drop_in()
+    evaluation = evaluate(stack)
+    files = host_config_files(evaluation)
+    assert files[GUARD_PATH] == guard_script()
+    assert f"put {GUARD_PATH} 0755 root " in host_config(evaluation)
+    assert files[DOCKER_DROP_IN_PATH] == docker_drop_in()
     assert f"ExecStartPre={GUARD_PATH}" in docker_drop_in().splitlines()
 
 
-def test_systemd_accepts_the_drop_in_and_finds_the_guard_the_user_data_writes(tmp_path: Path) -> None:
-    """`systemd-analyze verify` of docker.service (a stand-in unit) with every file the user data writes
-    placed under a root directory: the drop-in parses and its command exists and is executable."""
-    for item in user_data(evaluate("dev"))["write_files"]:
-        path = tmp_path / item["path"].lstrip("/")
+def test_systemd_accepts_the_drop_in_and_finds_the_guard_the_host_configuration_writes(tmp_path: Path) -> None:
+    """`systemd-analyze verify` of docker.service (a stand-in unit) with every file the user data and the
+    host configuration write placed under a root directory: the drop-ins parse and their commands exist
+    and are executable."""
+    evaluation = evaluate("dev")
+    files = {item["path"]: item["content"] for item in user_data(evaluation)["write_files"]}
+    for relative, content in (files | host_config_files(evaluation)).items():
+        path = tmp_path / relative.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item["content"])
-        path.chmod(int(item["permissions"], 8))
+        path.write_text(content)
+        path.chmod(0o755 if content.startswith("#!") else 0o644)
     units = tmp_path / "etc/systemd/system"
     (units / "docker.service").write_text(
         "[Unit]\nDescription=stand-in for Docker's unit\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\n"

@@ -295,7 +295,6 @@ def first_boot(tmp_path: Path, device: str, log: Path) -> subprocess.CompletedPr
         host_key_public="public",
         data_device=device,
         data_dir=str(tmp_path / "data"),
-        reboot_time=None,
     )
     script = tmp_path / "p2pvps-mount-data"
     script.write_text(mount_script())

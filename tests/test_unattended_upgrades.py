@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.host_files import UNATTENDED_UPGRADES_PATH
-from harness import evaluate, machine
+from harness import evaluate, host_config_files
 from tools import require, run
 
 pytestmark = pytest.mark.tools
@@ -60,8 +59,7 @@ print(json.dumps([module.is_allowed_origin(types.SimpleNamespace(**o), allowed) 
 
 
 def rendered(**overrides: Any) -> str:
-    document = yaml.safe_load(machine(evaluate("dev", overrides=overrides)).plain("userData"))
-    return next(item["content"] for item in document["write_files"] if item["path"] == UNATTENDED_UPGRADES_PATH)
+    return host_config_files(evaluate("dev", overrides=overrides))[UNATTENDED_UPGRADES_PATH]
 
 
 def apt_sandbox(directory: Path, ours: str | None) -> dict[str, str]:

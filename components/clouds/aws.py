@@ -38,6 +38,9 @@ DNS_CHALLENGE = DnsChallenge("route53", certbot_image("dns-route53"), credential
 CANONICAL_OWNER = "099720109477"
 UBUNTU_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
 DATA_DEVICE_NAME = "/dev/sdf"
+# A new AMI or user data would need a new instance (or a stop and start); both matter at first boot only,
+# and later changes of what user data carried reach the host configuration, in place.
+FIRST_BOOT_INPUTS = ("ami", "user_data")
 ROOT_VOLUME_GB = 20
 
 
@@ -115,13 +118,14 @@ class AwsHost(pulumi.ComponentResource):
             tags={"Name": f"{prefix}-data"},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
         )
+        data_device = volume.id.apply(ebs_device)
         instance = aws.ec2.Instance(
             f"{name}-instance",
             ami=ami.id,
             instance_type=server.size,
             availability_zone=zone_name,
             vpc_security_group_ids=[firewall.id],
-            user_data=user_data(settings, server, server_key, volume.id.apply(ebs_device)),
+            user_data=user_data(settings, server, server_key, data_device),
             user_data_replace_on_change=False,
             # IMDSv2 only, one hop: a container's request (one more hop behind Docker's bridge) gets
             # no token. No IPv6 endpoint (fd00:ec2::254); the host's metadata guard drops it as well.
@@ -136,7 +140,7 @@ class AwsHost(pulumi.ComponentResource):
             ),
             tags={"Name": prefix},
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=["ami"])
+                child, pulumi.ResourceOptions(delete_before_replace=True, ignore_changes=list(FIRST_BOOT_INPUTS))
             ),
         )
         attachment = aws.ec2.VolumeAttachment(
@@ -170,6 +174,7 @@ class AwsHost(pulumi.ComponentResource):
             host=server_key,
             address=elastic_ip.public_ip,
             machine=instance,
+            data_device=data_device,
             ready_after=[association, attachment, firewall],
             dns=zone,
             dns_credentials=certbot,

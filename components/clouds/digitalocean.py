@@ -28,6 +28,8 @@ PROFILE = CloudProfile(
 )
 DNS_CHALLENGE = DnsChallenge("digitalocean", certbot_image("dns-digitalocean"), credentials=(TOKEN,))
 ALL_PORTS = "1-65535"
+# Droplet inputs DigitalOcean can only change by replacing the droplet, read at first boot only.
+FIRST_BOOT_INPUTS = ("user_data", "ssh_keys")
 
 
 def volume_device(volume_name: str) -> str:
@@ -148,6 +150,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
 
+        data_device = volume_device(volume_name)
         droplet = digitalocean.Droplet(
             f"{name}-droplet",
             name=prefix,
@@ -155,12 +158,18 @@ class DigitalOceanHost(pulumi.ComponentResource):
             region=server.region,
             size=server.size,
             ssh_keys=[key.fingerprint for key in ssh_keys],
-            user_data=user_data(settings, server, server_key, volume_device(volume_name)),
+            user_data=user_data(settings, server, server_key, data_device),
             monitoring=True,
             ipv6=server.ipv6,
             graceful_shutdown=True,
             tags=[settings.project, prefix, firewall_tag.name],
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, depends_on=[firewall]),
+            # Both only matter at first boot; later key changes reach the host configuration, in place.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                depends_on=[firewall],
+                ignore_changes=list(FIRST_BOOT_INPUTS),
+            ),
         )
         droplet_id = droplet.id.apply(int)
         attachment = digitalocean.VolumeAttachment(
@@ -191,6 +200,7 @@ class DigitalOceanHost(pulumi.ComponentResource):
             host=server_key,
             address=reserved_ip.ip_address,
             machine=droplet,
+            data_device=data_device,
             ready_after=[assignment, attachment, firewall],
             dns=zone,
             dns_credentials={TOKEN: required_secret(settings.secret_settings.dns_token, "dnsToken")},

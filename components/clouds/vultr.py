@@ -33,6 +33,8 @@ DNS_CHALLENGE = DnsChallenge("vultr", certbot_image("certbot"), credentials=(API
 # Vultr attaches block storage as the second virtio disk. (Its by-id name carries the volume's
 # mount id, which only exists once the volume is attached to this very instance.)
 DATA_DEVICE = "/dev/vdb"
+# Instance inputs Vultr can only change by replacing the instance, read at first boot only.
+FIRST_BOOT_INPUTS = ("user_data", "ssh_key_ids")
 
 
 def vultr_port(ports: PortRange) -> str:
@@ -159,7 +161,10 @@ class VultrHost(pulumi.ComponentResource):
             enable_ipv6=server.ipv6,
             backups="disabled",
             activation_email=False,
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # Both only matter at first boot; later key changes reach the host configuration, in place.
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, ignore_changes=list(FIRST_BOOT_INPUTS)
+            ),
         )
         storage = vultr.BlockStorage(
             f"{name}-data",
@@ -185,6 +190,7 @@ class VultrHost(pulumi.ComponentResource):
             host=server_key,
             address=reserved_ip.subnet,
             machine=instance,
+            data_device=DATA_DEVICE,
             ready_after=[storage, *rules],
             dns=zone,
             dns_credentials={API_KEY: required_secret(settings.secret_settings.dns_token, "dnsToken")},

@@ -13,6 +13,7 @@ import pulumi_docker as docker
 import pulumi_tls as tls
 
 from components.cloud_init import CloudInitParams, render_cloud_config
+from components.host_config import HostConfigParams, fingerprint, host_config_script
 from components.hosts.base import registry_auth
 from components.hosts.ssh import SshAccess
 from components.package_files import package_text
@@ -57,7 +58,6 @@ def user_data(
                 host_key_public=values[1],
                 data_device=values[2],
                 data_dir=SERVER_DATA_DIR,
-                reboot_time=server.reboot_time,
             )
         )
     )
@@ -65,7 +65,8 @@ def user_data(
 
 @dataclass(frozen=True)
 class RemoteHost:
-    """A cloud server, once its readiness gate has passed: Docker over SSH, scripts over SSH, systemd."""
+    """A cloud server, once its readiness gate has passed and its configuration is applied: Docker over SSH,
+    scripts over SSH, systemd."""
 
     dirs: HostDirs
     publish_addresses: tuple[str, ...]
@@ -118,6 +119,7 @@ def remote_host(
     host: HostKey,
     address: pulumi.Output[str],
     machine: pulumi.CustomResource,
+    data_device: pulumi.Input[str],
     ready_after: list[pulumi.Resource],
     dns: pulumi.Resource,
     dns_credentials: Mapping[str, pulumi.Output[str]],
@@ -127,11 +129,20 @@ def remote_host(
     gate = readiness_gate(
         f"{name}-ready", connection=ssh.connection(), generation=machine.id, depends_on=ready_after, parent=parent
     )
+    configured = host_configuration(
+        f"{name}-config",
+        server,
+        connection=ssh.connection(),
+        generation=machine.id,
+        data_device=data_device,
+        gate=gate,
+        parent=parent,
+    )
     return RemoteHost(
         dirs=server_dirs(server.admin.user),
         publish_addresses=("0.0.0.0", "::") if server.ipv6 else ("0.0.0.0",),
         ssh=ssh,
-        ready=gate,
+        ready=configured,
         machine=machine,
         dns=dns,
         dns_credentials=dns_credentials,
@@ -162,4 +173,38 @@ def readiness_gate(
             depends_on=depends_on,
             custom_timeouts=pulumi.CustomTimeouts(create=GATE_TIMEOUT, update=GATE_TIMEOUT),
         ),
+    )
+
+
+def host_configuration(
+    name: str,
+    server: ServerSettings,
+    *,
+    connection: command.remote.ConnectionArgs,
+    generation: pulumi.Input[str],
+    data_device: pulumi.Input[str],
+    gate: pulumi.Resource,
+    parent: pulumi.Resource,
+) -> command.remote.Command:
+    """Applies the changeable host configuration as root; a change of it is a diff of this command's
+    script (its standard input) and runs again in place, on every new server too."""
+    script = pulumi.Output.from_input(data_device).apply(
+        lambda device: host_config_script(
+            HostConfigParams(
+                admin_user=server.admin.user,
+                admin_keys=server.admin.ssh_public_keys,
+                reboot_time=server.reboot_time,
+                data_device=device,
+                data_dir=SERVER_DATA_DIR,
+                volume_size_gb=server.volume_size_gb,
+            )
+        )
+    )
+    return command.remote.Command(
+        name,
+        connection=connection,
+        create="sudo -n sh -s",
+        stdin=script,
+        triggers=[generation, script.apply(fingerprint)],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[gate]),
     )

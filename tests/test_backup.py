@@ -202,7 +202,7 @@ def test_the_backup_container_is_on_the_stack_network_with_no_published_port(dev
     assert backup["networksAdvanced"] == [{"name": "p2pvps", "aliases": ["backup"]}]
     assert not backup.get("ports")
     assert backup["command"] == ["run"], "the image's entrypoint is p2pvps-backup"
-    assert backup["capabilities"] == {"drops": ["ALL"], "adds": ["DAC_READ_SEARCH"]}
+    assert backup["capabilities"] == {"drops": ["ALL"], "adds": ["DAC_OVERRIDE"]}
     assert backup["tmpfs"] == {"/data/db": "", "/data/configdb": ""}
     assert not backup.get("privileged")
     assert backup["healthcheck"]["tests"] == ["CMD", "p2pvps-backup", "health"]
@@ -351,7 +351,7 @@ def test_the_compose_file_has_the_backup_service_without_ports_and_with_read_onl
     data = [mount for mount in backup["volumes"] if ":/backup/data/" in mount]
     assert sorted(data) == sorted(f"{name}:/backup/data/{name}:ro" for name in BACKED_UP)
     assert backup["profiles"] == ["backup"], "it needs a repository, which compose cannot create"
-    assert (backup["cap_drop"], backup["cap_add"]) == (["ALL"], ["DAC_READ_SEARCH"])
+    assert (backup["cap_drop"], backup["cap_add"]) == (["ALL"], ["DAC_OVERRIDE"])
     assert backup["environment"]["RESTIC_PASSWORD"] == "${BACKUP_PASSWORD:-}"
     assert backup["environment"]["BACKUP_INTERVAL_HOURS"] == "${BACKUP_INTERVAL_HOURS:-24}"
 

@@ -36,8 +36,10 @@ NOT_COPIED = frozenset({mongodb.NAME, ACME_WEBROOT.name})
 """MongoDB is dumped, never copied live; the ACME webroot holds only transient challenge files."""
 UNUSED_IMAGE_VOLUMES = ("/data/db", "/data/configdb")
 """The volumes the mongo base image declares; in memory, so no anonymous volume is left per container."""
-READS_EVERYTHING = ("DAC_READ_SEARCH",)
-"""Root that may read every file of the read-only volumes, and nothing more."""
+READS_EVERYTHING = ("DAC_OVERRIDE",)
+"""Root that may read every file and list every directory of the read-only volumes. Not DAC_READ_SEARCH:
+that one also permits open_by_handle_at(2), which opens any file of the file system that holds a mounted
+volume (the "Shocker" escape); DAC_OVERRIDE's write bypass meets only read-only volumes and its own state."""
 WRITES_OWNERS_BACK = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID")
 """Root that may write into every volume and give files back their owners and modes."""
 # restic holds the repository index and a pack in memory; mongodump streams. 384 MB keeps every

@@ -59,23 +59,32 @@ destroy: venv ## pulumi destroy for STACK (the data volume of a cloud stack is p
 SNAPSHOT ?= latest
 RESTORE_SCRIPT := components/scripts/restore-stack.sh
 
+# Values reach the recipes' shell only as environment variables, checked before use: never pasted into a command.
+restore recover: export P2PVPS_STACK := $(STACK)
+restore: export P2PVPS_SNAPSHOT := $(SNAPSHOT)
+recover: export P2PVPS_FROM := $(FROM)
+recover: export P2PVPS_REGION := $(REGION)
+NAME_CHECK = case "$$$(1)" in ""|*[!A-Za-z0-9._-]*) echo '$(2) must be letters, digits, dots, hyphens or underscores' >&2; exit 2;; esac
+
 restore: ## Restore STACK's data from its backups (SNAPSHOT=latest or an id): stops the services, restores, restarts them.
-	@echo '$(SNAPSHOT)' | grep -Eqx 'latest|[0-9a-f]{8,64}' || { echo 'SNAPSHOT must be latest or a snapshot id' >&2; exit 2; }
+	@case "$$P2PVPS_SNAPSHOT" in latest) ;; ""|*[!0-9a-f]*) echo 'SNAPSHOT must be latest or a snapshot id' >&2; exit 2;; esac
+	@$(call NAME_CHECK,P2PVPS_STACK,STACK)
 ifeq ($(STACK),local)
-	sh $(RESTORE_SCRIPT) $(SNAPSHOT)
+	sh $(RESTORE_SCRIPT) "$$P2PVPS_SNAPSHOT"
 else
-	$$($(PULUMI) stack output --stack $(STACK) sshCommand) sh -s -- $(SNAPSHOT) < $(RESTORE_SCRIPT)
+	$$($(PULUMI) stack output --stack "$$P2PVPS_STACK" sshCommand) sh -s -- "$$P2PVPS_SNAPSHOT" < $(RESTORE_SCRIPT)
 endif
 
 # Each value goes through stdin, so no secret is ever on a command line.
 recover: ## Make STACK a copy of the stack FROM in REGION that restores FROM's latest backup at its first `make up`.
-	@test -n "$(FROM)" -a -n "$(REGION)" || { echo 'usage: make recover FROM=<old stack> STACK=<new stack> REGION=<region>' >&2; exit 2; }
-	$(PULUMI) stack init $(STACK) --copy-config-from $(FROM)
-	$(PULUMI) config set --stack $(STACK) p2pvps:region $(REGION)
-	$(PULUMI) stack output --stack $(FROM) --show-secrets backupRepository | $(PULUMI) config set --stack $(STACK) p2pvps:restoreFrom
-	$(PULUMI) stack output --stack $(FROM) --show-secrets backupPassword | $(PULUMI) config set --stack $(STACK) --secret p2pvps:restorePassword
-	$(PULUMI) stack output --stack $(FROM) --show-secrets backupAccessKeyId | $(PULUMI) config set --stack $(STACK) --secret p2pvps:restoreAccessKeyId
-	$(PULUMI) stack output --stack $(FROM) --show-secrets backupSecretAccessKey | $(PULUMI) config set --stack $(STACK) --secret p2pvps:restoreSecretAccessKey
+	@test -n "$$P2PVPS_FROM" -a -n "$$P2PVPS_REGION" || { echo 'usage: make recover FROM=<old stack> STACK=<new stack> REGION=<region>' >&2; exit 2; }
+	@$(call NAME_CHECK,P2PVPS_FROM,FROM); $(call NAME_CHECK,P2PVPS_STACK,STACK); $(call NAME_CHECK,P2PVPS_REGION,REGION)
+	$(PULUMI) stack init "$$P2PVPS_STACK" --copy-config-from "$$P2PVPS_FROM"
+	$(PULUMI) config set --stack "$$P2PVPS_STACK" p2pvps:region "$$P2PVPS_REGION"
+	$(PULUMI) stack output --stack "$$P2PVPS_FROM" --show-secrets backupRepository | $(PULUMI) config set --stack "$$P2PVPS_STACK" p2pvps:restoreFrom
+	$(PULUMI) stack output --stack "$$P2PVPS_FROM" --show-secrets backupPassword | $(PULUMI) config set --stack "$$P2PVPS_STACK" --secret p2pvps:restorePassword
+	$(PULUMI) stack output --stack "$$P2PVPS_FROM" --show-secrets backupAccessKeyId | $(PULUMI) config set --stack "$$P2PVPS_STACK" --secret p2pvps:restoreAccessKeyId
+	$(PULUMI) stack output --stack "$$P2PVPS_FROM" --show-secrets backupSecretAccessKey | $(PULUMI) config set --stack "$$P2PVPS_STACK" --secret p2pvps:restoreSecretAccessKey
 
 clean:
 	rm -rf $(VENV) .pytest_cache

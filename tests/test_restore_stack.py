@@ -133,3 +133,44 @@ def test_a_stopped_restore_leaves_no_secrets_file(
         os.killpg(script.pid, stop)
         script.wait(timeout=60)
     assert not [path for path in tmp_path.glob("tmp.*") if path.is_dir()], "a directory with the secrets is left"
+
+
+INJECTIONS = {
+    ("restore", "SNAPSHOT"): "latest' >/dev/null; touch {mark}; echo '",
+    ("restore", "STACK"): 'x"; touch {mark}; "',
+    ("recover", "FROM"): "old;touch {mark}",
+    ("recover", "STACK"): "new`touch {mark}`",
+    ("recover", "REGION"): "nyc3`touch {mark}`",
+}
+
+
+def make(tmp_path: Path, target: str, **variables: str) -> tuple[int, list[str]]:
+    """`make TARGET` with a stand-in `pulumi` that records its arguments."""
+    bin_dir = tmp_path / "make-bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "pulumi-calls"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    fake.chmod(0o755)
+    defaults = {"STACK": "local", "SNAPSHOT": "latest", "FROM": "old", "REGION": "nyc3"}
+    arguments = [f"{name}={value}" for name, value in (defaults | variables).items()]
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+    result = run(["make", "-s", "-C", str(PROJECT_DIR), target, *arguments], env=env)
+    return result.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+
+@pytest.mark.parametrize(("target", "variable"), list(INJECTIONS), ids=[f"{t}-{v}" for t, v in INJECTIONS])
+def test_make_values_never_run_as_commands(tmp_path: Path, target: str, variable: str) -> None:
+    mark = tmp_path / "injected"
+    code, calls = make(tmp_path, target, **{variable: INJECTIONS[target, variable].format(mark=mark)})
+    assert not mark.exists(), "a value given to make ran as a command"
+    assert (code, calls) == (2, []), "a bad value is refused before anything runs"
+
+
+def test_make_recover_passes_checked_values_to_pulumi(tmp_path: Path) -> None:
+    code, calls = make(tmp_path, "recover", FROM="old-stack", STACK="new.stack", REGION="ams3")
+    assert code == 0
+    assert calls[:2] == [
+        "stack init new.stack --copy-config-from old-stack",
+        "config set --stack new.stack p2pvps:region ams3",
+    ]

@@ -126,7 +126,7 @@ def _cms_locations(params: NginxParams) -> str:
         "cms_upstream",
         params.cms_upstream,
         f'proxy_set_header {cms_routes.SERVICE_TOKEN_HEADER} ""',
-        "proxy_cookie_flags ~ secure samesite=lax",
+        "proxy_cookie_flags ~ secure samesite=strict",
     )
     public = []
     for route in cms_routes.PUBLIC_ROUTES:

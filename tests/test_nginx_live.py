@@ -134,7 +134,7 @@ def test_site_names_reach_the_cms_with_forwarding_headers(site: Site, host: str)
 def test_cms_cookies_stay_host_only_https_only_and_same_site(site: Site) -> None:
     cookie = [attribute.strip().lower() for attribute in curl(site, DOMAIN)["set-cookie"].split(";")]
     assert cookie[0] == "this.sid=s%3aabc"
-    assert {"path=/", "httponly", "secure", "samesite=lax"} <= set(cookie)
+    assert {"path=/", "httponly", "secure", "samesite=strict"} <= set(cookie)
     assert not any(attribute.startswith("domain") for attribute in cookie)
 
 

@@ -6,6 +6,7 @@ tests/test_backup_scripts.py."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pulumi
@@ -122,10 +123,22 @@ def test_aws_bucket_is_private_encrypted_versioned_and_kept_with_the_stack(aws: 
 
 def test_aws_bucket_refuses_requests_without_tls(aws: Evaluation) -> None:
     arn = f"arn:aws:s3:::{aws.one('aws:s3/bucket:Bucket').plain('bucket')}"
-    (statement,) = json.loads(aws.one("aws:s3/bucketPolicy:BucketPolicy").plain("policy"))["Statement"]
+    statements = json.loads(aws.one("aws:s3/bucketPolicy:BucketPolicy").plain("policy"))["Statement"]
+    (statement,) = [item for item in statements if "aws:SecureTransport" in item["Condition"].get("Bool", {})]
     assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*")
     assert statement["Resource"] == [arn, f"{arn}/*"]
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_aws_bucket_refuses_objects_written_with_a_key_of_the_writers_own(aws: Evaluation) -> None:
+    """A taken-over server cannot overwrite the backups with SSE-C versions only the attacker can decrypt."""
+    arn = f"arn:aws:s3:::{aws.one('aws:s3/bucket:Bucket').plain('bucket')}"
+    statements = json.loads(aws.one("aws:s3/bucketPolicy:BucketPolicy").plain("policy"))["Statement"]
+    header_present = {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}
+    denies = [item for item in statements if item["Effect"] == "Deny" and item["Condition"] == header_present]
+    assert [(item["Principal"], item["Action"], item["Resource"]) for item in denies] == [
+        ("*", "s3:PutObject", f"{arn}/*")
+    ]
 
 
 def test_aws_backup_user_may_only_reach_that_bucket(aws: Evaluation) -> None:
@@ -399,3 +412,12 @@ def test_secrets_of_a_repository_are_secret_outputs_and_unused_without_it() -> N
     assert repository is not None and repository.url == OLD_REPOSITORY
     assert isinstance(repository.secret_access_key, pulumi.Output)
     assert settings_for("dev").backup.repository is None
+
+
+def test_vultr_says_a_taken_over_server_can_delete_its_backups(caplog: pytest.LogCaptureFixture) -> None:
+    """Vultr's key reaches the whole subscription with nothing to keep old versions: `pulumi up` says so."""
+    with caplog.at_level(logging.WARNING):
+        evaluate("vultr-ewr")
+    warned = " ".join(record.getMessage() for record in caplog.records)
+    assert "a server that is taken over can delete every backup" in warned
+    assert "p2pvps:backupRepository" in warned

@@ -36,8 +36,10 @@ def backup_policy(bucket_arn: str) -> str:
     )
 
 
-def tls_only_policy(bucket_arn: str) -> str:
-    """The bucket refuses every request that does not come over TLS, whoever makes it."""
+def bucket_policy(bucket_arn: str) -> str:
+    """Whoever asks, the bucket refuses every request that does not come over TLS, and every object written
+    with a customer-provided key (SSE-C): a taken-over server could otherwise overwrite the backups with
+    versions only its attacker can decrypt."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -49,7 +51,15 @@ def tls_only_policy(bucket_arn: str) -> str:
                     "Action": "s3:*",
                     "Resource": [bucket_arn, f"{bucket_arn}/*"],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
+                },
+                {
+                    "Sid": "NoCustomerKeys",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": f"{bucket_arn}/*",
+                    "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+                },
             ],
         },
         sort_keys=True,
@@ -83,7 +93,7 @@ class AwsBackupStorage(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=bucket.arn.apply(tls_only_policy),
+            policy=bucket.arn.apply(bucket_policy),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[public_access_block])),
         )
         aws.s3.BucketOwnershipControls(

@@ -12,7 +12,7 @@ import ediri_vultr as vultr
 import pulumi
 
 from components.backup_storage import Repository, bucket_name, s3_repository, s3_url
-from components.settings import ServerSettings, Settings
+from components.settings import NAMESPACE, ServerSettings, Settings
 
 # Vultr's tier slugs name the rate limits: Standard is 800 operations and 600 MiB a second.
 STANDARD_TIER = "tier_008h_0600m"
@@ -48,5 +48,15 @@ class VultrBackupStorage(pulumi.ComponentResource):
         self.register_outputs({"hostname": storage.s3_hostname})
 
 
+EXPOSED = (
+    "Backups on Vultr: the server's Object Storage key reaches every object of this stack's subscription, and "
+    "the program can turn on no versioning or object lock there, so a server that is taken over can delete every "
+    f"backup for good. Keep a copy out of its reach: set {NAMESPACE}:backupRepository to a versioned bucket in "
+    "another account (README: Backups and restore)."
+)
+
+
 def backup_storage(name: str, settings: Settings, server: ServerSettings, opts: pulumi.ResourceOptions) -> Repository:
-    return VultrBackupStorage(name, settings, server, opts).repository
+    storage = VultrBackupStorage(name, settings, server, opts)
+    pulumi.log.warn(EXPOSED, resource=storage)
+    return storage.repository

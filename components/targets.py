@@ -3,6 +3,8 @@ It gives the catalog what it needs to know before anything exists, and provision
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import pulumi
 
 from components.backup_storage import Repository, configured, local_directory
@@ -10,10 +12,12 @@ from components.catalog import BackupValues, Secret, SecretSource, StackValues
 from components.clouds import cloud
 from components.hosts.base import Host
 from components.hosts.local import LocalMachine
-from components.hosts.remote import RemoteHost
 from components.nginx import HSTS_MAX_AGE, HSTS_MAX_AGE_STAGING
 from components.ports import PublicPort
 from components.settings import BackupSettings, ServerSettings, Settings
+
+if TYPE_CHECKING:
+    from components.hosts.remote import RemoteHost
 
 # Who reaches the CMS's admin UI on the local stack. Nginx is published on 127.0.0.1 only, so
 # every client is this machine, but Docker's proxy hands those connections to Nginx from the
@@ -91,5 +95,5 @@ def watch(name: str, settings: Settings, host: Host, opts: pulumi.ResourceOption
     target = settings.target
     if not settings.monitoring.enabled or not isinstance(target, ServerSettings):
         return
-    assert isinstance(host, RemoteHost)
-    cloud(target.cloud).monitoring(name, settings, target, host.machine.id, opts)
+    server = cast("RemoteHost", host)  # `provision` gives a server's stack a RemoteHost
+    cloud(target.cloud).monitoring(name, settings, target, server.machine.id, opts)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from components.evaluation import GC_THRESHOLDS
 from offline.evaluate import (
     PROJECT,
     PROJECT_DIR,
@@ -163,8 +164,12 @@ def record_registrations(stack: str, env: dict[str, str], scratch: Path) -> tupl
 
 def floor_script(modules: list[str]) -> str:
     """Import and execute exactly `modules`: the SDKs import some submodules lazily, and a lazy module
-    runs only when an attribute other than its name, path or spec is read."""
-    return f"import importlib\nfor name in {modules!r}:\n    hasattr(importlib.import_module(name), '__all__')\n"
+    runs only when an attribute other than its name, path or spec is read. The collector runs as in the
+    program (`components.evaluation`), so the floors and the evaluation pay for it alike."""
+    return (
+        f"import gc\ngc.set_threshold(*{GC_THRESHOLDS!r})\n"
+        f"import importlib\nfor name in {modules!r}:\n    hasattr(importlib.import_module(name), '__all__')\n"
+    )
 
 
 def untyped_replay_script(stack: str, modules: list[str], registrations: Path) -> str:

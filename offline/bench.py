@@ -43,7 +43,7 @@ from offline.bench_scripts import (
     registration_script,
     untyped_replay_script,
 )
-from offline.evaluate import PROJECT_DIR, stack_names
+from offline.stack_files import PROJECT_DIR, stack_names
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,9 @@ import sys
 from pathlib import Path
 
 from components.evaluation import GC_THRESHOLDS
-from offline.evaluate import (
-    PROJECT,
-    PROJECT_DIR,
-    as_config_string,
-    evaluate,
-    secret_keys,
-    sentinel_secrets,
-    stack_config,
-)
+from offline.evaluate import evaluate
 from offline.replay import straight_line_program
+from offline.stack_files import PROJECT, PROJECT_DIR, as_config_string, secret_keys, sentinel_secrets, stack_config
 
 SDK_PACKAGES = (
     "pulumi",

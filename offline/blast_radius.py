@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from offline.evaluate import Evaluation, Registration, evaluate
+from offline.evaluate import evaluate
+from offline.records import Evaluation, Registration
 
 # Properties whose change the provider can only apply by replacing the machine (from each provider's
 # schema: DigitalOcean and Vultr mark them ForceNew; AWS user data only with userDataReplaceOnChange).

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from offline.evaluate import stack_config
+from offline.stack_files import stack_config
 
 STACKS = {"dev": "DigitalOcean", "aws-us-east-1": "AWS", "vultr-ewr": "Vultr"}
 SECOND_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBxpyxO5v0d9bmWqRIbf0ZfC5tm5V2b4tIS7z3L8H+Yx second@example.com"

@@ -9,15 +9,12 @@ recognisable sentinels.
 from __future__ import annotations
 
 import asyncio
-import json
 import runpy
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime import settings as runtime_settings
@@ -26,106 +23,11 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.project import config_schema
-from components.settings import Settings, parse_settings
 from offline.mock_cloud import (
-    SENTINEL,
     MockCloud,
 )
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-PROJECT = "p2pvps"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-
-
-@dataclass
-class Registration:
-    """One RegisterResource call, as the engine would see it."""
-
-    type: str
-    name: str
-    custom: bool
-    urn: str
-    id: str
-    inputs: dict[str, Any]
-    parent: str
-    dependencies: list[str]
-    provider: str
-    protect: bool
-    retain_on_delete: bool
-    delete_before_replace: bool
-    delete_before_replace_defined: bool
-    """The program said delete_before_replace, True or False; otherwise the provider's default applies."""
-    ignore_changes: list[str]
-    custom_timeouts: dict[str, str]
-    deleted_with: str
-    replacement_trigger: Any
-    additional_secret_outputs: list[str]
-
-    def plain(self, key: str | None = None) -> Any:
-        """Inputs (or one input) with secret wrappers removed."""
-        value = self.inputs if key is None else self.inputs[key]
-        return unwrap(value)
-
-    def is_secret(self, key: str) -> bool:
-        return is_secret(self.inputs.get(key))
-
-
-@dataclass
-class Evaluation:
-    """Everything one run of the program registered."""
-
-    resources: list[Registration]
-    outputs: dict[str, dict[str, Any]]
-    exports: dict[str, Any]
-    error: BaseException | None = None
-
-    def of_type(self, type_: str) -> list[Registration]:
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str) -> Registration:
-        found = self.of_type(type_)
-        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
-        return found[0]
-
-    def named(self, name: str) -> Registration:
-        found = [r for r in self.resources if r.name == name]
-        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
-        return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.resources if r.urn == urn)
-
-    def ancestors(self, registration: Registration) -> Iterator[Registration]:
-        parent = registration.parent
-        while parent and not parent.endswith(f"::{PROJECT}-{registration.urn.split('::')[1]}"):
-            try:
-                found = self.by_urn(parent)
-            except StopIteration:
-                return
-            yield found
-            parent = found.parent
-
-
-def is_secret(value: Any) -> bool:
-    """Whether a recorded value is the engine's secret wrapper."""
-    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
-
-
-def secret(value: Any) -> dict[str, Any]:
-    """`value` in the engine's secret wrapper, as the engine records a secret."""
-    return {SIG_KEY: SECRET_SIG, "value": value}
-
-
-def unwrap(value: Any) -> Any:
-    if isinstance(value, dict):
-        if is_secret(value):
-            return unwrap(value.get("value"))
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
+from offline.records import Evaluation, Registration, secret
+from offline.stack_files import PROJECT, PROJECT_DIR, as_config_string, sentinel_secrets, stack_config
 
 
 def _registration(request: Any, urn: str, id_: str) -> Registration:
@@ -189,60 +91,6 @@ class _RecordingMonitor(mocks.MockMonitor):
     def RegisterResourceOutputs(self, request: Any) -> Any:
         self._outputs[request.urn] = json_format.MessageToDict(request.outputs)
         return super().RegisterResourceOutputs(request)
-
-
-def load_yaml(path: Path) -> Any:
-    with path.open() as handle:
-        return yaml.safe_load(handle)
-
-
-def project_defaults() -> dict[str, Any]:
-    """Config defaults declared in Pulumi.yaml, which the Pulumi CLI applies before the program runs."""
-    return {f"{PROJECT}:{key}": spec["default"] for key, spec in config_schema().items() if "default" in spec}
-
-
-def secret_keys() -> list[str]:
-    """Config keys Pulumi.yaml declares secret."""
-    return sorted(key for key, spec in config_schema().items() if spec.get("secret"))
-
-
-def sentinel_secrets() -> dict[str, str]:
-    """A recognisable value for every secret key, so tests can look for it anywhere it must not be."""
-    return {key: f"{SENTINEL}{key}" for key in secret_keys()}
-
-
-def stack_names() -> list[str]:
-    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """The stack file's values over the project defaults, as the CLI would merge them.
-
-    Encrypted (`secure:`) values cannot be decrypted here; they are left to `secrets`.
-    """
-    values = load_yaml(PROJECT_DIR / f"Pulumi.{stack}.yaml").get("config") or {}
-    plain = {key: value for key, value in values.items() if not (isinstance(value, dict) and "secure" in value)}
-    return project_defaults() | plain
-
-
-def raw_config(stack: str = "dev", **changes: Any) -> dict[str, str]:
-    """The stack's `p2pvps:*` values as the CLI hands them to the program: strings, lists as JSON."""
-    prefix = f"{PROJECT}:"
-    config = {key.removeprefix(prefix): value for key, value in stack_config(stack).items() if key.startswith(prefix)}
-    config |= changes
-    return {key: as_config_string(value) for key, value in config.items() if value is not None}
-
-
-def settings_for(stack: str = "dev", *, secrets: Mapping[str, str] | None = None, **changes: Any) -> Settings:
-    """Parsed settings of a stack file (with changes), every secret set (or `secrets`), outside the Pulumi runtime."""
-    secrets = sentinel_secrets() if secrets is None else secrets
-    return parse_settings(raw_config(stack, **changes), project=PROJECT, stack=stack, secrets=secrets)
-
-
-def as_config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
 
 
 def evaluate(stack: str = "dev", **options: Any) -> Evaluation:

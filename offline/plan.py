@@ -18,16 +18,9 @@ from components import dns
 from components.catalog import build_catalog, public_ports
 from components.settings import ServerSettings
 from components.targets import stack_values
-from offline.evaluate import (
-    PROJECT_DIR,
-    Evaluation,
-    Registration,
-    evaluate,
-    is_secret,
-    sentinel_secrets,
-    settings_for,
-    stack_names,
-)
+from offline.evaluate import evaluate
+from offline.records import Evaluation, Registration, is_secret
+from offline.stack_files import PROJECT_DIR, sentinel_secrets, settings_for, stack_names
 
 PLANS_DIR = PROJECT_DIR / "plans"
 MASK = "[secret]"

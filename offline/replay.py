@@ -18,7 +18,7 @@ from typing import Any
 from pulumi import _types
 from pulumi.runtime import rpc
 
-from offline.evaluate import Evaluation, Registration, is_secret
+from offline.records import Evaluation, Registration, is_secret
 
 PROVIDER_PREFIX = "pulumi:providers:"
 HEADER = '"""What one stack registers, with literals only (written by offline/replay.py)."""'

@@ -6,23 +6,7 @@ from __future__ import annotations
 import re
 
 from components.host_config import END_OF_FILE
-from offline.evaluate import (
-    PROJECT,
-    PROJECT_DIR,
-    Evaluation,
-    Registration,
-    evaluate,
-    is_secret,
-    raw_config,
-    run_program,
-    run_pulumi_program,
-    secret,
-    sentinel_secrets,
-    settings_for,
-    stack_config,
-    stack_names,
-    unwrap,
-)
+from offline.evaluate import evaluate, run_program, run_pulumi_program
 from offline.mock_cloud import (
     AMI_ID,
     DROPLET_ID,
@@ -36,6 +20,16 @@ from offline.mock_cloud import (
     VULTR_OS_ID,
     MockCloud,
     looked_up_zone,
+)
+from offline.records import Evaluation, Registration, is_secret, secret, unwrap
+from offline.stack_files import (
+    PROJECT,
+    PROJECT_DIR,
+    raw_config,
+    sentinel_secrets,
+    settings_for,
+    stack_config,
+    stack_names,
 )
 
 __all__ = [

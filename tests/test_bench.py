@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from offline import bench, bench_scripts
-from offline.evaluate import PROJECT, Registration, evaluate, run_pulumi_program
+from offline.evaluate import evaluate, run_pulumi_program
 from offline.mock_cloud import MockCloud
+from offline.records import Registration
 from offline.replay import straight_line_program
+from offline.stack_files import PROJECT
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from components.build_context import context_tag
 from components.catalog import COMPOSE_DIR, build_catalog
-from components.compose import compose_values
+from components.compose_values import compose_values
 
 
 def project_images() -> dict[str, Path]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from components.catalog import ServiceSpec, backup, build_catalog, restore_steps
-from components.compose import compose_values
+from components.compose_values import compose_values
 from docker_daemon import Docker
 from tools import require, run
 

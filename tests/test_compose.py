@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from components.catalog import COMPOSE_DIR, Secret, build_catalog, needed_secrets
-from components.compose import compose_values, generated_files
+from components.compose import generated_files
+from components.compose_values import compose_values
 from tools import require, run, shellcheck
 
 pytestmark = pytest.mark.tools

@@ -1,4 +1,7 @@
-"""What a service of the stack is: its image, ports, data, logs, environment, files and limits."""
+"""What a service of the stack is: its image, ports, data, logs, environment, files and limits.
+
+Over 200 lines on purpose: one set of small records that every service module and view reads together.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """DigitalOcean: what it accepts, certbot's DNS-01 plugin for it, and the P2P VPS server on it
-(droplet, reserved IP, data volume, Cloud Firewall and DNS records)."""
+(droplet, reserved IP, data volume, Cloud Firewall and DNS records).
+
+Just over 200 lines: the server component creates these in one order the droplet depends on (the
+firewall and its tag before the droplet), read best in one place.
+"""
 
 from __future__ import annotations
 

@@ -31,8 +31,6 @@ class Row:
     value: Callable[[str], Any]
     touches: frozenset[str]
     replaces_machine: bool = False
-    not_yet: str = ""
-    """Why today's program touches more than `touches`; empty once it does not."""
 
     @property
     def id(self) -> str:
@@ -125,7 +123,7 @@ def _cell(row: Row | None) -> str:
     names = ", ".join(f"`{name.removeprefix('p2pvps-')}`" for name in sorted(row.touches))
     if row.replaces_machine:
         return f"**replaces the machine**: {names} and everything on it"
-    return f"{names} (target; not yet: {row.not_yet})" if row.not_yet else names
+    return names
 
 
 def markdown() -> str:

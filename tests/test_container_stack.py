@@ -310,3 +310,16 @@ def test_with_ipv6_docker_publishes_every_public_port_on_ipv6_too() -> None:
             on_ipv6 = {port for address, port in ports if address == "::"}
             assert on_ipv6 == (on_ipv4 if ipv6 else set()), (stack, name)
             assert ports == {("0.0.0.0", port) for port in on_ipv4} | {("::", port) for port in on_ipv6}
+
+
+def test_each_data_volume_has_one_writer_and_the_device_registry_is_the_ssh_servers(dev: Evaluation) -> None:
+    """A taken-over reader (LocalTunnel, Nginx, the backup) cannot change what another service owns:
+    LocalTunnel cannot add a device to the registry, Nginx cannot swap a certificate."""
+    writers: dict[str, list[str]] = {}
+    for service, container in containers(dev).items():
+        for mount in container.plain("mounts"):
+            if mount["type"] == "volume" and not mount.get("readOnly", False):
+                writers.setdefault(mount["source"], []).append(service)
+    assert all(len(services) == 1 for services in writers.values()), writers
+    assert writers["p2pvps_devices"] == ["ssh-server"]
+    assert writers["p2pvps_letsencrypt"] == ["certbot"]

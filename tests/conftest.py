@@ -7,6 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tools
+from harness import Evaluation, evaluate
 
 pytest_plugins = ["docker_daemon"]
 TIERS = ("unit", "tools", "e2e")
@@ -26,3 +27,24 @@ def _unit_tests_use_no_real_tool(request: pytest.FixtureRequest) -> Iterator[Non
     tools.refusing_tools = request.node.get_closest_marker("unit") is not None
     yield
     tools.refusing_tools = False
+
+
+# One evaluation per example stack for the whole session, shared by every test module that reads it.
+@pytest.fixture(scope="session")
+def dev() -> Evaluation:
+    return evaluate("dev")
+
+
+@pytest.fixture(scope="session")
+def aws() -> Evaluation:
+    return evaluate("aws-us-east-1")
+
+
+@pytest.fixture(scope="session")
+def vultr() -> Evaluation:
+    return evaluate("vultr-ewr")
+
+
+@pytest.fixture(scope="session")
+def local() -> Evaluation:
+    return evaluate("local")

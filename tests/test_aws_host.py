@@ -36,11 +36,6 @@ WORLD_V4 = ["0.0.0.0/0"]
 WORLD_V6 = ["::/0"]
 
 
-@pytest.fixture(scope="module")
-def aws() -> Evaluation:
-    return evaluate(STACK)
-
-
 def ingress(evaluation: Evaluation) -> dict[tuple[str, int, int], dict]:
     rules = evaluation.one(SECURITY_GROUP).plain("ingress")
     return {(rule["protocol"], rule["fromPort"], rule["toPort"]): rule for rule in rules}

@@ -39,21 +39,6 @@ EXPORTS = ("backupRepository", "backupPassword", "backupAccessKeyId", "backupSec
 
 
 @pytest.fixture(scope="module")
-def dev() -> Evaluation:
-    return evaluate("dev")
-
-
-@pytest.fixture(scope="module")
-def aws() -> Evaluation:
-    return evaluate("aws-us-east-1")
-
-
-@pytest.fixture(scope="module")
-def vultr() -> Evaluation:
-    return evaluate("vultr-ewr")
-
-
-@pytest.fixture(scope="module")
 def restoring() -> Evaluation:
     return evaluate("dev", overrides={"restoreFrom": OLD_REPOSITORY})
 

@@ -40,16 +40,6 @@ DEV_SERVICES = {
 }
 
 
-@pytest.fixture(scope="module")
-def dev() -> Evaluation:
-    return evaluate("dev")
-
-
-@pytest.fixture(scope="module")
-def local() -> Evaluation:
-    return evaluate("local")
-
-
 def published(container: Registration) -> set[tuple[str, int]]:
     return {(port["ip"], port["external"]) for port in container.plain().get("ports", [])}
 

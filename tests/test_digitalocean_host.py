@@ -34,11 +34,6 @@ GATE_NAME = "p2pvps-host-ready"
 WORLD = ["0.0.0.0/0", "::/0"]
 
 
-@pytest.fixture(scope="module")
-def dev() -> Evaluation:
-    return evaluate("dev")
-
-
 def inbound(evaluation: Evaluation) -> dict[str, list[dict]]:
     """Inbound rules of the firewall by port range ('' for ICMP)."""
     rules: dict[str, list[dict]] = {}

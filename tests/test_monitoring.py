@@ -30,16 +30,6 @@ AWS_HOSTS = {"us-east-1.p2pvps.net", "lt.us-east-1.p2pvps.net"}
 
 
 @pytest.fixture(scope="module")
-def dev() -> Evaluation:
-    return evaluate("dev")
-
-
-@pytest.fixture(scope="module")
-def aws() -> Evaluation:
-    return evaluate("aws-us-east-1")
-
-
-@pytest.fixture(scope="module")
 def aws_frankfurt() -> Evaluation:
     return evaluate("aws-us-east-1", overrides={"region": "eu-central-1", "alertEmail": ALERTS})
 

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.unit
 START_FIRST = {"connextcms", "listing-manager"}
 
 
-@pytest.fixture(scope="module")
-def dev() -> Evaluation:
-    return evaluate("dev")
-
-
 def names(evaluation: Evaluation) -> dict[str, str]:
     return {service: container.plain("name") for service, container in containers(evaluation).items()}
 

@@ -14,18 +14,12 @@ from harness import (
     Evaluation,
     container_env,
     containers,
-    evaluate,
 )
 
 pytestmark = pytest.mark.unit
 
 STACK = "vultr-ewr"
 INSTANCE = "vultr:index/instance:Instance"
-
-
-@pytest.fixture(scope="module")
-def vultr() -> Evaluation:
-    return evaluate(STACK)
 
 
 def test_no_other_cloud_is_touched(vultr: Evaluation) -> None:

@@ -133,7 +133,8 @@ def render_cloud_config(params: CloudInitParams) -> str:
 
 
 # libyaml's emitter where PyYAML has it, several times faster than the pure-Python one, which writes
-# the same bytes (tests/test_user_data_bytes.py): a changed byte would replace the server.
+# the same bytes (tests/test_user_data_bytes.py): a changed byte would show as a diff of the
+# machine's user data, which it ignores.
 _SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 

@@ -15,7 +15,6 @@ from components.catalog import (
     COMPOSE_DIR,
     Exposure,
     Secret,
-    SecretSource,
     ServiceSpec,
     backup,
     build_catalog,
@@ -56,8 +55,7 @@ fi
 
 
 def _variable(secret: Secret) -> str:
-    # A backup repository's values are set only where the backup profile runs.
-    if secret.required and secret.source is not SecretSource.REPOSITORY:
+    if secret.required:
         return f"${{{secret.name}:?set {secret.name} in .env}}"
     return f"${{{secret.name}:-}}"
 

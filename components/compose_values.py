@@ -11,7 +11,7 @@ from components.nginx import HSTS_MAX_AGE
 from components.ports import PortRange
 from components.project import config_schema
 from components.settings import TunnelPorts
-from components.settings.validators import interval_hours, retention_counts
+from components.settings.validators import interval_hours, retention_policy
 
 
 def default_tunnels() -> TunnelPorts:
@@ -28,12 +28,12 @@ def default_backup() -> BackupValues:
     repository is an S3 one, set in .env."""
     schema = config_schema()
     hours = interval_hours(str(schema["backupSchedule"]["default"]))
-    counts = retention_counts(str(schema["backupRetention"]["default"])) or {}
+    keep = retention_policy(str(schema["backupRetention"]["default"]))
     return BackupValues(
         interval_hours=f"${{BACKUP_INTERVAL_HOURS:-{hours}}}",
-        keep_daily=f"${{BACKUP_KEEP_DAILY:-{counts.get('d', 0)}}}",
-        keep_weekly=f"${{BACKUP_KEEP_WEEKLY:-{counts.get('w', 0)}}}",
-        keep_monthly=f"${{BACKUP_KEEP_MONTHLY:-{counts.get('m', 0)}}}",
+        keep_daily=f"${{BACKUP_KEEP_DAILY:-{keep.daily}}}",
+        keep_weekly=f"${{BACKUP_KEEP_WEEKLY:-{keep.weekly}}}",
+        keep_monthly=f"${{BACKUP_KEEP_MONTHLY:-{keep.monthly}}}",
         s3=True,
     )
 

@@ -15,13 +15,13 @@ from offline.evaluate import evaluate
 from offline.records import Evaluation, Registration
 
 # Properties whose change the provider can only apply by replacing the machine (from each provider's
-# schema: DigitalOcean and Vultr mark them ForceNew; AWS user data only with userDataReplaceOnChange).
+# schema: DigitalOcean and Vultr mark them ForceNew; AWS replaces user data only when asked to, which
+# the program never does).
 REPLACE_ON_CHANGE = {
     "digitalocean:index/droplet:Droplet": frozenset({"userData", "sshKeys", "image", "region"}),
     "vultr:index/instance:Instance": frozenset({"userData", "osId", "region"}),
     "aws:ec2/instance:Instance": frozenset({"ami", "availabilityZone"}),
 }
-AWS_INSTANCE = "aws:ec2/instance:Instance"
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,6 @@ class Impact:
     replaced: frozenset[str]
     """Resource names replaced with the machine (the machine included), empty when it stays."""
 
-    @property
-    def touched(self) -> frozenset[str]:
-        return frozenset(self.changed) | self.replaced
-
 
 def changed_inputs(before: Registration, after: Registration) -> frozenset[str]:
     """Inputs that differ, less the ones the resource ignores."""
@@ -46,10 +42,7 @@ def changed_inputs(before: Registration, after: Registration) -> frozenset[str]:
 
 
 def replaces_machine(registration: Registration, changed: frozenset[str]) -> bool:
-    forcing = set(REPLACE_ON_CHANGE.get(registration.type, ()))
-    if registration.type == AWS_INSTANCE and registration.plain().get("userDataReplaceOnChange"):
-        forcing.add("userData")
-    return bool(changed & forcing)
+    return bool(changed & REPLACE_ON_CHANGE.get(registration.type, frozenset()))
 
 
 def _with_machine(evaluation: Evaluation, machine: Registration) -> frozenset[str]:

@@ -100,7 +100,6 @@ def test_instance_is_hardened_and_never_replaced_by_a_new_ami_or_user_data(aws: 
     inputs = instance.plain()
     assert inputs["instanceType"] == "t3.small"
     assert inputs["rootBlockDevice"]["encrypted"] is True and inputs["rootBlockDevice"]["volumeType"] == "gp3"
-    assert inputs["userDataReplaceOnChange"] is False
     assert instance.ignore_changes == ["ami", "userData"]
     assert instance.delete_before_replace
     assert instance.is_secret("userData")

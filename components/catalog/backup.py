@@ -48,16 +48,20 @@ LIMITS = Limits(memory_mb=384, pids=64)
 
 
 def _repository_env(prefix: str, *, s3: bool) -> tuple[tuple[str, EnvValue], ...]:
-    """restic's own variables, each from the secret `<prefix>_<what>`; an S3 repository also needs its key."""
-    source = SecretSource.REPOSITORY
+    """restic's own variables, each from the secret `<prefix>_<what>`; an S3 repository also needs its key.
+    Not required of a compose stack: there they are set only where the backup profile runs."""
+
+    def secret(what: str) -> Secret:
+        return Secret(f"{prefix}_{what}", SecretSource.REPOSITORY, required=False)
+
     env: tuple[tuple[str, EnvValue], ...] = (
-        ("RESTIC_REPOSITORY", Secret(f"{prefix}_REPOSITORY", source)),
-        ("RESTIC_PASSWORD", Secret(f"{prefix}_PASSWORD", source)),
+        ("RESTIC_REPOSITORY", secret("REPOSITORY")),
+        ("RESTIC_PASSWORD", secret("PASSWORD")),
     )
     if s3:
         env += (
-            ("AWS_ACCESS_KEY_ID", Secret(f"{prefix}_ACCESS_KEY_ID", source)),
-            ("AWS_SECRET_ACCESS_KEY", Secret(f"{prefix}_SECRET_ACCESS_KEY", source)),
+            ("AWS_ACCESS_KEY_ID", secret("ACCESS_KEY_ID")),
+            ("AWS_SECRET_ACCESS_KEY", secret("SECRET_ACCESS_KEY")),
         )
     return env
 

@@ -126,7 +126,6 @@ class AwsHost(pulumi.ComponentResource):
             availability_zone=zone_name,
             vpc_security_group_ids=[firewall.id],
             user_data=user_data(settings, server, server_key, data_device),
-            user_data_replace_on_change=False,
             # IMDSv2 only, one hop: a container's request (one more hop behind Docker's bridge) gets
             # no token. No IPv6 endpoint (fd00:ec2::254); the host's metadata guard drops it as well.
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(

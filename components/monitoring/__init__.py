@@ -18,7 +18,6 @@ from components import dns
 if TYPE_CHECKING:
     from components.settings import ServerSettings, Settings
 
-HTTPS_PORT = 443
 DOWN_MINUTES = 2
 """A URL failing this long (from any probe region on DigitalOcean) is down."""
 SLOW_MS = 2000

@@ -15,7 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.clouds.aws_provider import stack_provider
-from components.monitoring import BUSY_MINUTES, CPU_PERCENT, DOWN_MINUTES, HTTPS_PORT, watched_urls
+from components.monitoring import BUSY_MINUTES, CPU_PERCENT, DOWN_MINUTES, watched_urls
+from components.ports import HTTPS_PORT
 from components.settings import ServerSettings, Settings
 
 METRICS_REGION = "us-east-1"

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 
 import pulumi
 
-from components.settings.model import NAMESPACE, BackupSettings, RepositoryAccess, Retention
+from components.settings.model import NAMESPACE, BackupSettings, RepositoryAccess
 from components.settings.reader import Reader
 from components.settings.validators import (
     backup_interval_error,
     interval_hours,
-    retention_counts,
     retention_error,
+    retention_policy,
     s3_url_error,
 )
 
@@ -34,11 +34,10 @@ def backup_settings(read: Reader, secrets: Mapping[str, str], *, on_a_cloud: boo
         )
     if schedule is None or retention is None or enabled is None:
         return None
-    counts = retention_counts(retention) or {}
     return BackupSettings(
         enabled=enabled,
         interval_hours=interval_hours(schedule),
-        retention=Retention(daily=counts.get("d", 0), weekly=counts.get("w", 0), monthly=counts.get("m", 0)),
+        retention=retention_policy(retention),
         repository=repository,
         restore_from=restore_from,
     )

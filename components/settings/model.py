@@ -55,10 +55,6 @@ class RepositoryAccess:
     access_key_id: pulumi.Output[str] | None
     secret_access_key: pulumi.Output[str] | None
 
-    @property
-    def is_s3(self) -> bool:
-        return self.url.startswith("s3:")
-
 
 @dataclass(frozen=True)
 class BackupSettings:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 
 from components.clouds.base import CloudProfile
+from components.settings.model import Retention
 
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -174,6 +175,12 @@ def retention_counts(value: str) -> dict[str, int] | None:
             return None
         counts[matched.group(2)] = int(matched.group(1))
     return counts
+
+
+def retention_policy(value: str) -> Retention:
+    """A valid `backupRetention` value as the snapshots to keep per period (0 for a period it leaves out)."""
+    counts = retention_counts(value) or {}
+    return Retention(daily=counts.get("d", 0), weekly=counts.get("w", 0), monthly=counts.get("m", 0))
 
 
 def retention_error(value: str) -> str | None:

@@ -16,13 +16,7 @@ from components.targets import backup_repository, provision, stack_values, watch
 
 def backup_exports(repository: Repository) -> dict[str, pulumi.Output[str]]:
     """The repository, its password and key as secret stack outputs: what a new stack's `restoreFrom` needs."""
-    exports = {"backupRepository": repository.url, "backupPassword": repository.password}
-    if repository.access_key_id is not None and repository.secret_access_key is not None:
-        exports |= {
-            "backupAccessKeyId": repository.access_key_id,
-            "backupSecretAccessKey": repository.secret_access_key,
-        }
-    return {key: pulumi.Output.secret(value) for key, value in exports.items()}
+    return repository.named("backupRepository", "backupPassword", "backupAccessKeyId", "backupSecretAccessKey")
 
 
 class P2pVpsServer(pulumi.ComponentResource):

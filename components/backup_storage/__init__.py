@@ -32,15 +32,28 @@ class Repository:
     access_key_id: pulumi.Output[str] | None = None
     secret_access_key: pulumi.Output[str] | None = None
 
+    @classmethod
+    def from_access(cls, access: RepositoryAccess, password: pulumi.Output[str]) -> Repository:
+        """An existing repository named in the settings, opened with `password`."""
+        return cls(
+            url=pulumi.Output.secret(access.url),
+            password=password,
+            access_key_id=access.access_key_id,
+            secret_access_key=access.secret_access_key,
+        )
+
+    def named(self, url: str, password: str, key_id: str, secret_key: str) -> dict[str, pulumi.Output[str]]:
+        """Its values as secret Outputs under these names; the key pair only where the repository has one."""
+        values = {url: self.url, password: self.password}
+        if self.access_key_id is not None and self.secret_access_key is not None:
+            values |= {key_id: self.access_key_id, secret_key: self.secret_access_key}
+        return {name: pulumi.Output.secret(value) for name, value in values.items()}
+
     def secrets(self, prefix: str = REPOSITORY_PREFIX) -> dict[str, pulumi.Output[str]]:
         """The values of the catalog's `<prefix>_*` secrets (see catalog.backup)."""
-        values = {f"{prefix}_REPOSITORY": self.url, f"{prefix}_PASSWORD": self.password}
-        if self.access_key_id is not None and self.secret_access_key is not None:
-            values |= {
-                f"{prefix}_ACCESS_KEY_ID": self.access_key_id,
-                f"{prefix}_SECRET_ACCESS_KEY": self.secret_access_key,
-            }
-        return {key: pulumi.Output.secret(value) for key, value in values.items()}
+        return self.named(
+            *(f"{prefix}_{what}" for what in ("REPOSITORY", "PASSWORD", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY"))
+        )
 
 
 class BackupStorage(Protocol):
@@ -84,12 +97,8 @@ def s3_repository(
 def configured(name: str, access: RepositoryAccess, parent: pulumi.Resource) -> Repository:
     """`p2pvps:backupRepository`: its password if one is set (it holds a repository already), else a new one."""
     assert access.access_key_id is not None and access.secret_access_key is not None
-    return Repository(
-        url=pulumi.Output.secret(access.url),
-        password=access.password if access.password is not None else generated_secret(f"{name}-password", parent),
-        access_key_id=access.access_key_id,
-        secret_access_key=access.secret_access_key,
-    )
+    password = access.password if access.password is not None else generated_secret(f"{name}-password", parent)
+    return Repository.from_access(access, password)
 
 
 def local_directory(name: str, parent: pulumi.Resource) -> Repository:
@@ -102,9 +111,4 @@ def local_directory(name: str, parent: pulumi.Resource) -> Repository:
 def restore_secrets(access: RepositoryAccess) -> dict[str, pulumi.Output[str]]:
     """The values of the restore steps' `RESTORE_*` secrets, from `p2pvps:restoreFrom` and its secrets."""
     assert access.password is not None
-    return Repository(
-        url=pulumi.Output.secret(access.url),
-        password=access.password,
-        access_key_id=access.access_key_id,
-        secret_access_key=access.secret_access_key,
-    ).secrets(RESTORE_PREFIX)
+    return Repository.from_access(access, access.password).secrets(RESTORE_PREFIX)

@@ -23,9 +23,7 @@ def backup_settings(read: Reader, secrets: Mapping[str, str], *, on_a_cloud: boo
     retention = read.check("backupRetention", read.text("backupRetention"), retention_error)
     repository = repository_access(read, secrets, "backupRepository", "backup", password_required=False)
     restore_from = repository_access(read, secrets, "restoreFrom", "restore", password_required=True)
-    enabled = on_a_cloud or repository is not None
-    if read.text("backup", required=False) is not None:
-        enabled = read.boolean("backup")
+    enabled = read.boolean("backup", default=on_a_cloud or repository is not None)
     if restore_from is not None and enabled is False:
         read.problems.add(
             "restoreFrom",

@@ -10,9 +10,7 @@ from components.settings.validators import email_error
 def monitoring_settings(read: Reader, admin_email: str | None, *, on_a_cloud: bool) -> MonitoringSettings | None:
     """On by default on a cloud; the local stack has nothing outside this machine to watch it, so `true` is refused."""
     alert_email = read.check("alertEmail", read.text("alertEmail", required=False), email_error)
-    enabled: bool | None = on_a_cloud
-    if read.text("monitoring", required=False) is not None:
-        enabled = read.boolean("monitoring")
+    enabled = read.boolean("monitoring", default=on_a_cloud)
     if enabled and not on_a_cloud:
         read.problems.add(
             "monitoring",

@@ -44,10 +44,11 @@ class Reader:
             return None
         return value.strip()
 
-    def boolean(self, key: str) -> bool | None:
-        value = self.text(key)
+    def boolean(self, key: str, default: bool | None = None) -> bool | None:
+        """`key` as true or false; `default` when it is unset (None: the key is required)."""
+        value = self.text(key, required=default is None)
         if value is None:
-            return None
+            return default
         if value.lower() in ("true", "false"):
             return value.lower() == "true"
         self.problems.add(key, f"{quote(value)} is not a boolean; expected true or false")
